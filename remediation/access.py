@@ -1,0 +1,91 @@
+"""Who may see and do what: roles (groups) and service scope (django-guardian object permissions).
+
+Roles are Django groups: supervisor (approves, rejects, revises, edits templates), operator (requests
+and executes remediations), agent (a program: requests, validates, claims runs; never approves) and
+viewer (reads). A person or agent holding ``act_for_service`` on some ServiceBudget rows is scoped
+to those services; one holding it on none acts on every service.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.db.models import QuerySet
+from guardian.shortcuts import assign_perm, get_objects_for_user
+
+from remediation.models import Agent, AuditEvent, ExecutionRun, RemediationScript, ServiceBudget
+
+SERVICE_PERMISSION = "remediation.act_for_service"
+
+UserLike = AbstractBaseUser | AnonymousUser | Any
+
+
+class Role(StrEnum):
+    SUPERVISOR = "supervisor"
+    OPERATOR = "operator"
+    AGENT = "agent"
+    VIEWER = "viewer"
+
+
+def ensure_role_groups() -> None:
+    for role in Role:
+        Group.objects.get_or_create(name=role.value)
+
+
+def roles_of(user: UserLike) -> set[Role]:
+    if not getattr(user, "is_authenticated", False):
+        return set()
+    cached: set[Role] | None = getattr(user, "_remediation_roles", None)
+    if cached is None:
+        names = set(user.groups.values_list("name", flat=True))
+        cached = {role for role in Role if role.value in names}
+        if user.is_superuser and not is_agent(user):
+            cached.add(Role.SUPERVISOR)
+        user._remediation_roles = cached
+    return cached
+
+
+def has_role(user: UserLike, *roles: Role) -> bool:
+    return bool(roles_of(user) & set(roles))
+
+
+def is_agent(user: UserLike) -> bool:
+    return getattr(user, "is_authenticated", False) and Agent.objects.filter(user_id=user.pk).exists()
+
+
+def grant_services(user: AbstractBaseUser, services: list[str]) -> None:
+    for name in services:
+        budget, _ = ServiceBudget.objects.get_or_create(service=name)
+        assign_perm(SERVICE_PERMISSION, user, budget)
+
+
+def service_scope(user: UserLike) -> set[str] | None:
+    """The services ``user`` is limited to, or None for all services."""
+    budgets = get_objects_for_user(user, SERVICE_PERMISSION, klass=ServiceBudget, accept_global_perms=False)
+    names = set(budgets.values_list("service", flat=True))
+    return names or None
+
+
+def may_act_on_service(user: UserLike, service: str) -> bool:
+    scope = service_scope(user)
+    return scope is None or service in scope
+
+
+def scripts_visible_to(user: UserLike) -> QuerySet[RemediationScript]:
+    if not roles_of(user):
+        return RemediationScript.objects.none()
+    scope = service_scope(user)
+    queryset = RemediationScript.objects.all()
+    return queryset if scope is None else queryset.filter(service__in=scope)
+
+
+def runs_visible_to(user: UserLike) -> QuerySet[ExecutionRun]:
+    return ExecutionRun.objects.filter(script__in=scripts_visible_to(user))
+
+
+def audit_events_visible_to(user: UserLike) -> QuerySet[AuditEvent]:
+    if not roles_of(user):
+        return AuditEvent.objects.none()
+    return AuditEvent.objects.all()
