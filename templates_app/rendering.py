@@ -421,10 +421,11 @@ def _check_python_probes(text: str, probes: Mapping[str, str]) -> None:
 
 def _check_sql_probes(text: str, probes: Mapping[str, str]) -> None:
     from pglast import parser as pg_parser
+    from pglast.parser import ParseError
 
     try:
         tokens = pg_parser.scan(text)
-    except Exception as exc:  # pglast raises its own ParseError types
+    except ParseError as exc:
         raise TemplateDefinitionError(
             f"the sql template does not scan: {exc}"
         ) from None

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit
 
 
@@ -189,7 +189,7 @@ class IdentifierList(str):
 
     items: tuple[str, ...]
 
-    def __new__(cls, items: Sequence[str]) -> IdentifierList:
+    def __new__(cls, items: Sequence[str]) -> Self:
         obj = super().__new__(cls, ",".join(items))
         obj.items = tuple(items)
         return obj
