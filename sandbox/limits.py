@@ -29,9 +29,7 @@ class SandboxLimits:
 
     def __post_init__(self) -> None:
         if not self.wall_seconds > 0:
-            raise ValueError(
-                f"wall_seconds must be positive, got {self.wall_seconds!r}"
-            )
+            raise ValueError(f"wall_seconds must be positive, got {self.wall_seconds!r}")
         for name in (
             "memory_bytes",
             "max_processes",
@@ -75,21 +73,17 @@ def parse_memory(text: str) -> int:
     """Turn "512MB", "256Mi", "1G", "1.5GiB" or a plain byte count into bytes.
 
     Suffixes are case-insensitive and binary (1 MB = 1 MiB). Raises ValueError on anything else,
-    on zero and on sizes that are not a whole number of bytes.
+    on zero and on sizes that are not a whole number of bytes (TypeError when not a string).
     """
     if not isinstance(text, str):
-        raise ValueError(f"memory size must be a string, got {type(text).__name__}")
+        raise TypeError(f"memory size must be a string, got {type(text).__name__}")
     match = _MEMORY_PATTERN.match(text)
     if match is None:
-        raise ValueError(
-            f"not a memory size: {text!r} (expected e.g. 512MB, 256Mi, 1G or bytes)"
-        )
+        raise ValueError(f"not a memory size: {text!r} (expected e.g. 512MB, 256Mi, 1G or bytes)")
     number, unit = match.groups()
     factor = _UNIT_FACTORS.get(unit.lower())
     if factor is None:
-        raise ValueError(
-            f"unknown memory unit {unit!r} in {text!r} (use B, K, M, G, T, optionally with B or iB)"
-        )
+        raise ValueError(f"unknown memory unit {unit!r} in {text!r} (use B, K, M, G, T, optionally with B or iB)")
     value = float(number) * factor
     if value != int(value):
         raise ValueError(f"memory size {text!r} is not a whole number of bytes")

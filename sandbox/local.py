@@ -29,7 +29,6 @@ import json
 import math
 import os
 import re
-import resource
 import selectors
 import shutil
 import signal
@@ -52,6 +51,8 @@ EXIT_TIMEOUT = 124
 EXIT_KILLED = 137
 
 BWRAP_CANDIDATES = ("/usr/bin/bwrap", "/usr/local/bin/bwrap")
+#: util-linux's prlimit, run inside the sandbox from the read-only /usr.
+PRLIMIT = "/usr/bin/prlimit"
 
 #: Host uids leased to runs when we are root. Far above normal accounts and the usual
 #: /etc/subuid ranges (100000-165535), and never used by any file on the host.
@@ -89,9 +90,7 @@ ETC_READ_ONLY = (
 ETC_GLOBS = ("/etc/python3*",)
 
 #: The script's own failure to allocate (RLIMIT_AS refused a request) counts as a memory kill.
-_ALLOCATION_FAILURE = re.compile(
-    r"MemoryError|Cannot allocate memory|cannot allocate memory|xmalloc|out of memory|std::bad_alloc"
-)
+_ALLOCATION_FAILURE = re.compile(r"MemoryError|[Cc]annot allocate|x(?:m|re)alloc: |[Oo]ut of memory|std::bad_alloc")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 _POLL_SECONDS = 0.01
@@ -124,14 +123,11 @@ class SandboxResult:
 
 
 def find_bwrap() -> str:
-    for candidate in BWRAP_CANDIDATES:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    found = shutil.which("bwrap")
+    found = next((path for path in BWRAP_CANDIDATES if os.access(path, os.X_OK)), None) or shutil.which("bwrap")
     if found is None:
-        raise SandboxUnavailable(
-            "bubblewrap (bwrap) is not installed; install it with `apt-get install bubblewrap`"
-        )
+        raise SandboxUnavailable("bubblewrap (bwrap) is not installed; install it with `apt-get install bubblewrap`")
+    if not os.access(PRLIMIT, os.X_OK):
+        raise SandboxUnavailable(f"{PRLIMIT} is missing; install it with `apt-get install util-linux`")
     return found
 
 
@@ -139,24 +135,15 @@ def find_bwrap() -> str:
 
 
 def _lock_dir() -> str:
-    path = os.path.join(
-        tempfile.gettempdir(), f"generative-remediation-sandbox-uids-{os.geteuid()}"
-    )
+    path = os.path.join(tempfile.gettempdir(), f"generative-remediation-sandbox-uids-{os.geteuid()}")
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
     info = os.lstat(path)
     # Someone else's directory (or a symlink planted in /tmp) would let them hold our leases.
-    if (
-        not os.path.isdir(path)
-        or os.path.islink(path)
-        or info.st_uid != os.geteuid()
-        or info.st_mode & 0o077
-    ):
-        raise SandboxUnavailable(
-            f"uid lease directory {path} is not a private directory of ours"
-        )
+    if not os.path.isdir(path) or os.path.islink(path) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise SandboxUnavailable(f"uid lease directory {path} is not a private directory of ours")
     return path
 
 
@@ -179,9 +166,15 @@ def _lease_host_uid() -> Iterator[int]:
             if error.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
                 continue
             raise
+        if _pids_owned_by(uid):
+            # A zombie of an earlier run (reaped late by the host's init) would still count
+            # against this uid's RLIMIT_NPROC; take another uid.
+            os.close(fd)
+            continue
         try:
             yield uid
         finally:
+            _kill_live_processes_of(uid)
             os.close(fd)
         return
     raise SandboxUnavailable(f"all {HOST_UID_POOL_SIZE} sandbox uids are in use")
@@ -239,6 +232,19 @@ def _resident_bytes(pids: list[int]) -> int:
     return total
 
 
+def _kill_live_processes_of(uid: int) -> None:
+    """Safety net: nothing may outlive a run. Zombies (already dead) are left to the host's init."""
+    for pid in _pids_owned_by(uid):
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as stat_file:
+                stat = stat_file.read()
+            if stat[stat.rindex(b")") + 2 :].startswith(b"Z"):
+                continue
+            os.kill(pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            continue
+
+
 def _count_processes_of(uid: int) -> int:
     return len(_pids_owned_by(uid))
 
@@ -262,15 +268,8 @@ def _write_all(fd: int, content: bytes) -> None:
 
 def _workspace_path(relative: str) -> PurePosixPath:
     path = PurePosixPath(relative)
-    if (
-        not relative
-        or path.is_absolute()
-        or any(part in ("..", "") for part in path.parts)
-        or str(path) == "."
-    ):
-        raise ValueError(
-            f"file name must be a relative path inside the workspace, got {relative!r}"
-        )
+    if not relative or path.is_absolute() or any(part in ("..", "") for part in path.parts) or str(path) == ".":
+        raise ValueError(f"file name must be a relative path inside the workspace, got {relative!r}")
     return PurePosixPath(WORKSPACE) / path
 
 
@@ -370,31 +369,30 @@ class _OutputCapture:
 
     def close(self, stream: _Stream) -> None:
         if self.on_output is not None and stream.pending:
-            self.on_output(
-                stream.name, stream.pending.decode("utf-8", errors="replace")
-            )
+            self.on_output(stream.name, stream.pending.decode("utf-8", errors="replace"))
         stream.pending = b""
 
 
 # --------------------------------------------------------------------------- the run
 
 
-def _rlimit_setter(limits: SandboxLimits, nproc: int) -> Callable[[], None]:
-    cpu_seconds = math.ceil(limits.wall_seconds) + 1
-    values = [
-        (resource.RLIMIT_AS, limits.memory_bytes),
-        (resource.RLIMIT_NPROC, nproc),
-        (resource.RLIMIT_FSIZE, limits.max_file_bytes),
-        (resource.RLIMIT_NOFILE, limits.max_open_files),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_CPU, cpu_seconds),
+def _rlimit_command(limits: SandboxLimits, nproc: int) -> list[str]:
+    """prlimit(1) sets soft and hard limits as the last step before the interpreter starts.
+
+    Setting them inside the sandbox (instead of in a preexec_fn, which is unsafe with threads and
+    forces a full fork) leaves bwrap's own set-up unconstrained; nobody in the sandbox can raise a
+    hard limit again, since that needs CAP_SYS_RESOURCE in the host's user namespace.
+    """
+    return [
+        PRLIMIT,
+        f"--as={limits.memory_bytes}",
+        f"--nproc={nproc}",
+        f"--fsize={limits.max_file_bytes}",
+        f"--nofile={limits.max_open_files}",
+        "--core=0",
+        f"--cpu={math.ceil(limits.wall_seconds) + 1}",
+        "--",
     ]
-
-    def apply() -> None:  # runs in the forked child, before exec'ing bwrap
-        for which, value in values:
-            resource.setrlimit(which, (value, value))
-
-    return apply
 
 
 def run_in_sandbox(
@@ -416,9 +414,7 @@ def run_in_sandbox(
     bwrap = find_bwrap()
     script_path, interpreter = _interpreter(language)
     sandbox_env = _sandbox_env(language, env)
-    workspace_files = {
-        _workspace_path(name): content for name, content in (files or {}).items()
-    }
+    workspace_files = {_workspace_path(name): content for name, content in (files or {}).items()}
     if os.geteuid() == 0:
         with _lease_host_uid() as host_uid:
             return _run(
@@ -517,13 +513,12 @@ def _run(
         args += ["--chdir", WORKSPACE, "--clearenv"]
         for name, value in sandbox_env.items():
             args += ["--setenv", name, value]
-        args += ["--", *interpreter, script_path]
-
         if host_uid is not None:
             # Two processes of our own run as this uid (bwrap and the sandbox's pid 1).
             nproc = limits.max_processes + 2
         else:
             nproc = _count_processes_of(os.getuid()) + limits.max_processes + 2
+        args += ["--", *_rlimit_command(limits, nproc), *interpreter, script_path]
         pass_fds = [fd for fd in fds if fd != info_read]
         for fd in pass_fds:
             os.set_inheritable(fd, True)
@@ -543,7 +538,6 @@ def _run(
                 user=host_uid,
                 group=host_uid,
                 extra_groups=[] if host_uid is not None else None,
-                preexec_fn=_rlimit_setter(limits, nproc),
             )
         except OSError as error:
             raise SandboxUnavailable(f"cannot start bubblewrap: {error}") from error
@@ -587,9 +581,15 @@ def _supervise(
     for fd in streams:
         os.set_blocking(fd, False)
         selector.register(fd, selectors.EVENT_READ)
+    # A pidfd turns bwrap's exit into a selector event, so a run ends without waiting a poll tick.
+    pidfd = os.pidfd_open(process.pid)
+    selector.register(pidfd, selectors.EVENT_READ)
     try:
         while any(stream.open for stream in streams.values()) or status is None:
             for key, _ in selector.select(timeout=_POLL_SECONDS):
+                if key.fd == pidfd:
+                    selector.unregister(pidfd)
+                    continue  # the wait4 below collects the status
                 stream = streams[key.fd]
                 try:
                     data = os.read(key.fd, 65536)
@@ -607,11 +607,7 @@ def _supervise(
                 if pid:
                     status, rusage, exited_at = wait_status, usage, now
             if status is None and killed_reason is None:
-                pids = (
-                    _pids_owned_by(host_uid)
-                    if host_uid is not None
-                    else _descendants_of(process.pid)
-                )
+                pids = _pids_owned_by(host_uid) if host_uid is not None else _descendants_of(process.pid)
                 resident = _resident_bytes(pids)
                 peak_resident = max(peak_resident, resident)
                 if now >= deadline:
@@ -626,6 +622,7 @@ def _supervise(
                 break  # every process of the sandbox is dead; nothing can still be writing
     finally:
         selector.close()
+        os.close(pidfd)
         if status is None:
             _kill(process)
             _, status, rusage = os.wait4(process.pid, 0)
@@ -636,9 +633,7 @@ def _supervise(
 
     info = _read_available(info_read)
     if not info and killed_reason is None:
-        raise SandboxUnavailable(
-            f"bubblewrap could not set up the sandbox: {stderr.text().strip()[:2000]}"
-        )
+        raise SandboxUnavailable(f"bubblewrap could not set up the sandbox: {stderr.text().strip()[:2000]}")
 
     exit_code = process.returncode
     signal_number: int | None = None
