@@ -64,9 +64,9 @@ _SECRET_KEYS = (
     r"(?:secret|secret_key|client_secret|api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token"
     r"|refresh[_-]?token|token|private[_-]?key|credentials?|aws_secret_access_key|session[_-]?key)"
 )
-# A value: quoted, or a run of non-space characters that does not end in a quote/comma of the
-# surrounding structure.
-_VALUE = r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s,;&\"'}\]]+)"
+# A value: quoted, or everything up to the next blank. Separators such as `&`, `;` or `,` are
+# taken too: they may be part of the password, and cutting there would leak its tail.
+_VALUE = r"(?:\"[^\"\n]*\"|'[^'\n]*'|[^\s\"']+)"
 
 
 def _key_value_rule(kind: str, keys: str) -> _Rule:
