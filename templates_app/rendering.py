@@ -113,9 +113,7 @@ def shell_quote(value: object) -> str:
     """Always single-quote (``'it'"'"'s'``), and refuse a leading '-' so a value never becomes an option."""
     text = _scalar_text(value, "shell")
     if text.startswith("-") and not isinstance(value, int | float):
-        raise UnsafeValueError(
-            value, "starts with '-' and would be read as a command-line option"
-        )
+        raise UnsafeValueError(value, "starts with '-' and would be read as a command-line option")
     return "'" + text.replace("'", "'\"'\"'") + "'"
 
 
@@ -152,9 +150,7 @@ def yaml_quote(value: object) -> str:
     """A JSON scalar, which YAML reads as the same scalar; always one line, never structure."""
     if isinstance(value, bool | int | float) or value is None:
         if value is None:
-            raise UnsafeValueError(
-                value, "the yaml filter got no value (an optional variable was not set)"
-            )
+            raise UnsafeValueError(value, "the yaml filter got no value (an optional variable was not set)")
         return json.dumps(value)
     return json.dumps(_scalar_text(value, "yaml"), ensure_ascii=True)
 
@@ -173,18 +169,14 @@ def nginx_quote(value: object) -> str:
     return '"' + text + '"'
 
 
-_INI_SAFE = re.compile(
-    r"[A-Za-z0-9._:/@+=,%*-](?:[A-Za-z0-9 ._:/@+=,%*-]{0,254}[A-Za-z0-9._:/@+=,%*-])?"
-)
+_INI_SAFE = re.compile(r"[A-Za-z0-9._:/@+=,%*-](?:[A-Za-z0-9 ._:/@+=,%*-]{0,254}[A-Za-z0-9._:/@+=,%*-])?")
 
 
 def ini_value(value: object) -> str:
     """A validated INI / key=value scalar, printed as is (INI has no quoting; so nothing unsafe is allowed)."""
     text = _scalar_text(value, "ini")
     if not _INI_SAFE.fullmatch(text):
-        raise UnsafeValueError(
-            value, "is not a safe configuration value (no ; # [ ] quotes or newlines)"
-        )
+        raise UnsafeValueError(value, "is not a safe configuration value (no ; # [ ] quotes or newlines)")
     return text
 
 
@@ -203,9 +195,7 @@ def py_literal(value: object) -> str:
         if isinstance(value, str) and "\x00" in value:
             raise UnsafeValueError(value, "contains a NUL byte")
         return repr(value)
-    raise UnsafeValueError(
-        value, f"the py filter only quotes scalars, not {type(value).__name__}"
-    )
+    raise UnsafeValueError(value, f"the py filter only quotes scalars, not {type(value).__name__}")
 
 
 QUOTING_FILTERS: dict[str, Callable[[object], str]] = {
@@ -260,9 +250,7 @@ _FORBIDDEN_NODES: tuple[type[nodes.Node], ...] = (
 )
 
 
-def _check_output_expression(
-    expr: nodes.Expr, *, language: str, types: Mapping[str, VariableType]
-) -> None:
+def _check_output_expression(expr: nodes.Expr, *, language: str, types: Mapping[str, VariableType]) -> None:
     line = getattr(expr, "lineno", "?")
     if isinstance(expr, nodes.TemplateData | nodes.Const):
         return
@@ -282,9 +270,7 @@ def _check_output_expression(
                 f"use one of {sorted(ALLOWED_FILTERS[language])} as the last filter"
             )
         if expr.args or expr.kwargs or expr.dyn_args or expr.dyn_kwargs:
-            raise TemplateDefinitionError(
-                f"line {line}: the {expr.name!r} filter takes no arguments"
-            )
+            raise TemplateDefinitionError(f"line {line}: the {expr.name!r} filter takes no arguments")
         if not isinstance(expr.node, nodes.Name | nodes.Const):
             raise TemplateDefinitionError(
                 f"line {line}: the {expr.name!r} filter must be applied directly to a variable"
@@ -295,18 +281,14 @@ def _check_output_expression(
     )
 
 
-def _check_jinja(
-    source: str, *, language: str, specs: Sequence[VariableSpec], what: str
-) -> None:
+def _check_jinja(source: str, *, language: str, specs: Sequence[VariableSpec], what: str) -> None:
     try:
         tree = _ENV.parse(source)
     except TemplateError as exc:
         raise TemplateDefinitionError(f"{what}: Jinja syntax error: {exc}") from None
     types = {spec.name: spec.variable_type for spec in specs}
     for node in tree.find_all(_FORBIDDEN_NODES):
-        raise TemplateDefinitionError(
-            f"{what}: line {node.lineno}: {type(node).__name__} is not allowed in templates"
-        )
+        raise TemplateDefinitionError(f"{what}: line {node.lineno}: {type(node).__name__} is not allowed in templates")
     for output in tree.find_all(nodes.Output):
         for expr in output.nodes:
             try:
@@ -317,17 +299,10 @@ def _check_jinja(
 
     undeclared = meta.find_undeclared_variables(tree) - set(types)
     if undeclared:
-        raise TemplateDefinitionError(
-            f"{what}: uses undeclared variables {sorted(undeclared)}"
-        )
+        raise TemplateDefinitionError(f"{what}: uses undeclared variables {sorted(undeclared)}")
     for spec in specs:
-        if (
-            spec.variable_type is VariableType.CONFIG_TEXT
-            and spec.name in meta.find_undeclared_variables(tree)
-        ):
-            raise TemplateDefinitionError(
-                f"{what}: {spec.name!r} holds a whole file and cannot be printed"
-            )
+        if spec.variable_type is VariableType.CONFIG_TEXT and spec.name in meta.find_undeclared_variables(tree):
+            raise TemplateDefinitionError(f"{what}: {spec.name!r} holds a whole file and cannot be printed")
 
 
 def _probe_values(
@@ -351,11 +326,7 @@ def _probe_values(
         else:
             probe = f"grprobe{index}x"
             probes[spec.name] = probe
-            values[spec.name] = (
-                IdentifierList([probe])
-                if kind is VariableType.CSV_IDENTIFIERS
-                else probe
-            )
+            values[spec.name] = IdentifierList([probe]) if kind is VariableType.CSV_IDENTIFIERS else probe
     return values, probes
 
 
@@ -375,24 +346,17 @@ def _check_bash_probes(text: str, probes: Mapping[str, str]) -> None:
     for name, probe in probes.items():
         for start in _occurrences(text, probe):
             byte_start = len(text[:start].encode())
-            node = tree.root_node.descendant_for_byte_range(
-                byte_start - 1, byte_start + len(probe) + 1
-            )
-            ok = (
-                node is not None
-                and node.type == "raw_string"
-                and node.text == f"'{probe}'".encode()
-            )
+            node = tree.root_node.descendant_for_byte_range(byte_start - 1, byte_start + len(probe) + 1)
+            ok = node is not None and node.type == "raw_string" and node.text == f"'{probe}'".encode()
             ancestor = node.parent if node is not None else None
-            while ok and ancestor is not None:
-                if ancestor.type in {
-                    "string",
-                    "heredoc_body",
-                    "heredoc_redirect",
-                    "ERROR",
-                }:
+            # Walk up to the nearest command substitution (which starts a fresh quoting context):
+            # a double-quoted string or heredoc around the single quotes makes them literal text.
+            while ok and ancestor is not None and ancestor.type not in {"command_substitution", "process_substitution"}:
+                if ancestor.type in {"string", "heredoc_body", "heredoc_redirect", "ERROR"}:
                     ok = False
                 ancestor = ancestor.parent
+            if tree.root_node.has_error:
+                ok = False
             if not ok:
                 raise TemplateDefinitionError(
                     f"variable {name!r} is printed where shell quoting does not protect it (inside double quotes, "
@@ -404,13 +368,9 @@ def _check_python_probes(text: str, probes: Mapping[str, str]) -> None:
     try:
         tree = ast.parse(text)
     except SyntaxError as exc:
-        raise TemplateDefinitionError(
-            f"the python template does not parse: {exc}"
-        ) from None
+        raise TemplateDefinitionError(f"the python template does not parse: {exc}") from None
     constants = [
-        node.value
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        node.value for node in ast.walk(tree) if isinstance(node, ast.Constant) and isinstance(node.value, str)
     ]
     for name, probe in probes.items():
         if len(_occurrences(text, probe)) != constants.count(probe):
@@ -426,17 +386,11 @@ def _check_sql_probes(text: str, probes: Mapping[str, str]) -> None:
     try:
         tokens = pg_parser.scan(text)
     except ParseError as exc:
-        raise TemplateDefinitionError(
-            f"the sql template does not scan: {exc}"
-        ) from None
+        raise TemplateDefinitionError(f"the sql template does not scan: {exc}") from None
     for name, probe in probes.items():
         for start in _occurrences(text, probe):
             token = next(
-                (
-                    tok
-                    for tok in tokens
-                    if tok.start <= start and start + len(probe) - 1 <= tok.end
-                ),
+                (tok for tok in tokens if tok.start <= start and start + len(probe) - 1 <= tok.end),
                 None,
             )
             body = text[token.start : token.end + 1] if token is not None else ""
@@ -452,9 +406,7 @@ def _check_yaml_probes(text: str, probes: Mapping[str, str]) -> None:
     try:
         documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
-        raise TemplateDefinitionError(
-            f"the kubernetes template is not valid YAML: {exc}"
-        ) from None
+        raise TemplateDefinitionError(f"the kubernetes template is not valid YAML: {exc}") from None
     scalars: list[object] = []
 
     def walk(item: object) -> None:
@@ -490,9 +442,7 @@ def check_template_definition(
 ) -> None:
     """Refuse a template that could print a variable unquoted or out of its quotes (see module doc)."""
     if language not in LANGUAGES:
-        raise TemplateDefinitionError(
-            f"unknown script language {language!r}; expected one of {list(LANGUAGES)}"
-        )
+        raise TemplateDefinitionError(f"unknown script language {language!r}; expected one of {list(LANGUAGES)}")
     names = [spec.name for spec in specs]
     if len(set(names)) != len(names):
         raise TemplateDefinitionError("a variable is declared twice")
@@ -515,9 +465,7 @@ def check_template_definition(
         try:
             text = _ENV.from_string(source).render(values)
         except (TemplateError, UnsafeValueError) as exc:
-            raise TemplateDefinitionError(
-                f"{what}: does not render with probe values: {exc}"
-            ) from None
+            raise TemplateDefinitionError(f"{what}: does not render with probe values: {exc}") from None
         try:
             check(text, probes)
         except TemplateDefinitionError as exc:
@@ -570,51 +518,31 @@ def _parse_config_edit(content: str, specs: Sequence[VariableSpec]) -> ConfigEdi
         raise TemplateDefinitionError(f"config_edit: unknown fields {sorted(unknown)}")
     fmt = data.get("format", "auto")
     if fmt not in CONFIG_FORMATS:
-        raise TemplateDefinitionError(
-            f"config_edit: format must be one of {list(CONFIG_FORMATS)}"
-        )
+        raise TemplateDefinitionError(f"config_edit: format must be one of {list(CONFIG_FORMATS)}")
     path_variable = data.get("path_variable", "config_path")
     source_variable = data.get("source_variable", "current_config")
-    if (
-        declared.get(path_variable) is None
-        or declared[path_variable].variable_type is not VariableType.PATH
-    ):
-        raise TemplateDefinitionError(
-            f"config_edit: {path_variable!r} must be a declared path variable"
-        )
-    if (
-        declared.get(source_variable) is None
-        or declared[source_variable].variable_type is not VariableType.CONFIG_TEXT
-    ):
-        raise TemplateDefinitionError(
-            f"config_edit: {source_variable!r} must be a declared config_text variable"
-        )
+    if declared.get(path_variable) is None or declared[path_variable].variable_type is not VariableType.PATH:
+        raise TemplateDefinitionError(f"config_edit: {path_variable!r} must be a declared path variable")
+    if declared.get(source_variable) is None or declared[source_variable].variable_type is not VariableType.CONFIG_TEXT:
+        raise TemplateDefinitionError(f"config_edit: {source_variable!r} must be a declared config_text variable")
     edits = data.get("edits")
     if not isinstance(edits, list) or not edits:
         raise TemplateDefinitionError("config_edit: 'edits' must be a non-empty list")
     for edit in edits:
         if not isinstance(edit, dict) or len(edit) != 1:
-            raise TemplateDefinitionError(
-                "config_edit: each edit is a mapping with one action"
-            )
+            raise TemplateDefinitionError("config_edit: each edit is a mapping with one action")
         ((action, args),) = edit.items()
         if action not in _EDIT_FIELDS:
-            raise TemplateDefinitionError(
-                f"config_edit: unknown action {action!r}; expected {sorted(_EDIT_FIELDS)}"
-            )
+            raise TemplateDefinitionError(f"config_edit: unknown action {action!r}; expected {sorted(_EDIT_FIELDS)}")
         if not isinstance(args, dict) or set(args) != set(_EDIT_FIELDS[action]):
-            raise TemplateDefinitionError(
-                f"config_edit: {action} takes {list(_EDIT_FIELDS[action])}"
-            )
+            raise TemplateDefinitionError(f"config_edit: {action} takes {list(_EDIT_FIELDS[action])}")
         for field_name, variable in args.items():
             if variable not in declared:
                 raise TemplateDefinitionError(
                     f"config_edit: {action}.{field_name} names undeclared variable {variable!r}"
                 )
         if action == "replace_upstream_server" and fmt not in {"nginx", "auto"}:
-            raise TemplateDefinitionError(
-                "config_edit: replace_upstream_server only applies to nginx files"
-            )
+            raise TemplateDefinitionError("config_edit: replace_upstream_server only applies to nginx files")
     return ConfigEdit(fmt, path_variable, source_variable, tuple(edits))
 
 
@@ -630,19 +558,14 @@ def _format_for(path: str, declared: str) -> str:
         return "nginx"
     if lowered.endswith((".conf", ".properties", ".env")):
         return "keyvalue"
-    raise TemplateRenderError(
-        f"cannot tell the format of {path!r}; the template must name it"
-    )
+    raise TemplateRenderError(f"cannot tell the format of {path!r}; the template must name it")
 
 
 def _yaml_scalar(value: object) -> str:
     if isinstance(value, bool | int | float):
         return json.dumps(value)
     text = str(value)
-    if (
-        re.fullmatch(r"[A-Za-z0-9_./][A-Za-z0-9_./:-]*", text)
-        and yaml.safe_load(text) == text
-    ):
+    if re.fullmatch(r"[A-Za-z0-9_./][A-Za-z0-9_./:-]*", text) and yaml.safe_load(text) == text:
         return text
     return json.dumps(text, ensure_ascii=True)
 
@@ -672,9 +595,7 @@ def _yaml_set(text: str, dotted_key: str, value: object) -> str:
             indent = _indent(lines[i])
             if child_indent is None:
                 child_indent = indent
-            if indent == child_indent and re.match(
-                rf"\s*{re.escape(key)}\s*:(\s|$)", lines[i]
-            ):
+            if indent == child_indent and re.match(rf"\s*{re.escape(key)}\s*:(\s|$)", lines[i]):
                 found = i
                 break
         if found is None:
@@ -687,33 +608,21 @@ def _yaml_set(text: str, dotted_key: str, value: object) -> str:
                 prefix = " " * (max(base, 0) + 2 * offset)
                 last = depth + offset == len(keys) - 1
                 new_lines.append(
-                    f"{prefix}{missing_key}: {_yaml_scalar(value)}\n"
-                    if last
-                    else f"{prefix}{missing_key}:\n"
+                    f"{prefix}{missing_key}: {_yaml_scalar(value)}\n" if last else f"{prefix}{missing_key}:\n"
                 )
             lines[insert_at:insert_at] = new_lines
             return "".join(lines)
         line = lines[found]
         indent = _indent(line)
         block_end = found + 1
-        while block_end < end and (
-            not _is_content(lines[block_end]) or _indent(lines[block_end]) > indent
-        ):
+        while block_end < end and (not _is_content(lines[block_end]) or _indent(lines[block_end]) > indent):
             block_end += 1
         if depth == len(keys) - 1:
-            match = re.match(
-                rf"(\s*{re.escape(key)}\s*:)\s*([^#\n]*?)(\s+#.*)?$", line.rstrip("\n")
-            )
+            match = re.match(rf"(\s*{re.escape(key)}\s*:)\s*([^#\n]*?)(\s+#.*)?$", line.rstrip("\n"))
             assert match is not None
-            if not match.group(2) and any(
-                _is_content(lines[i]) for i in range(found + 1, block_end)
-            ):
-                raise TemplateRenderError(
-                    f"{dotted_key!r} holds a mapping or list, not a single value"
-                )
-            lines[found] = (
-                f"{match.group(1)} {_yaml_scalar(value)}{match.group(3) or ''}\n"
-            )
+            if not match.group(2) and any(_is_content(lines[i]) for i in range(found + 1, block_end)):
+                raise TemplateRenderError(f"{dotted_key!r} holds a mapping or list, not a single value")
+            lines[found] = f"{match.group(1)} {_yaml_scalar(value)}{match.group(3) or ''}\n"
             return "".join(lines)
         start, end, parent_indent = found + 1, block_end, indent
     raise AssertionError("unreachable")
@@ -738,9 +647,7 @@ def _ini_set(text: str, dotted_key: str, value: str, *, sections: bool) -> str:
         raise TemplateRenderError(f"INI key {dotted_key!r} must be 'section.key'")
     start, end = 0, len(lines)
     if sections:
-        header = next(
-            (i for i, line in enumerate(lines) if line.strip() == f"[{section}]"), None
-        )
+        header = next((i for i, line in enumerate(lines) if line.strip() == f"[{section}]"), None)
         if header is None:
             suffix = "" if not lines or not lines[-1].strip() else "\n"
             return "".join(lines) + f"{suffix}[{section}]\n{key} = {value}\n"
@@ -755,9 +662,7 @@ def _ini_set(text: str, dotted_key: str, value: str, *, sections: bool) -> str:
         for i in hits:
             match = pattern.fullmatch(lines[i].rstrip("\n"))
             assert match is not None
-            lines[i] = (
-                f"{match.group(1)}{match.group(2)}{match.group(3) or ' '}{value}\n"
-            )
+            lines[i] = f"{match.group(1)}{match.group(2)}{match.group(3) or ' '}{value}\n"
         return "".join(lines)
     insert_at = end
     while insert_at > start and not lines[insert_at - 1].strip():
@@ -799,33 +704,21 @@ def _nginx_set(text: str, directive: str, value: object) -> str:
         lines[i] = f"{match.group(1)}{_nginx_value(value)};{match.group(2)}{comment}\n"
         return "".join(lines)
     server = next(
-        (
-            i
-            for i, line in enumerate(active)
-            if re.fullmatch(r"\s*server\s*\{\s*", line)
-        ),
+        (i for i, line in enumerate(active) if re.fullmatch(r"\s*server\s*\{\s*", line)),
         None,
     )
     if server is None:
-        raise TemplateRenderError(
-            f"{directive!r} is not set and the file has no server block to add it to"
-        )
+        raise TemplateRenderError(f"{directive!r} is not set and the file has no server block to add it to")
     indent = " " * (_indent(lines[server]) + 4)
     lines[server + 1 : server + 1] = [f"{indent}{directive} {_nginx_value(value)};\n"]
     return "".join(lines)
 
 
-def _nginx_replace_upstream_server(
-    text: str, upstream: str, server: str, port: int
-) -> str:
+def _nginx_replace_upstream_server(text: str, upstream: str, server: str, port: int) -> str:
     lines = text.splitlines(keepends=True)
     active = _nginx_active_lines(lines)
     opening = next(
-        (
-            i
-            for i, line in enumerate(active)
-            if re.fullmatch(rf"\s*upstream\s+{re.escape(upstream)}\s*\{{\s*", line)
-        ),
+        (i for i, line in enumerate(active) if re.fullmatch(rf"\s*upstream\s+{re.escape(upstream)}\s*\{{\s*", line)),
         None,
     )
     if opening is None:
@@ -847,11 +740,7 @@ def _nginx_replace_upstream_server(
         match = pattern.fullmatch(active[i])
         assert match is not None
         address = match.group(2)
-        return (
-            address.rsplit(":", 1)[0]
-            if address.count(":") == 1 or address.startswith("[")
-            else address
-        )
+        return address.rsplit(":", 1)[0] if address.count(":") == 1 or address.startswith("[") else address
 
     same_host = [i for i in candidates if host_of(i) == server]
     if len(same_host) == 1:
@@ -859,9 +748,7 @@ def _nginx_replace_upstream_server(
     elif len(candidates) == 1:
         target = candidates[0]
     else:
-        raise TemplateRenderError(
-            f"upstream {upstream!r} has several servers and none is exactly {server!r}"
-        )
+        raise TemplateRenderError(f"upstream {upstream!r} has several servers and none is exactly {server!r}")
     match = pattern.fullmatch(active[target])
     assert match is not None
     host = f"[{server}]" if ":" in server else server
@@ -890,15 +777,11 @@ def unified_diff(old: str, new: str, path: str) -> str:
         f"b/{relative}",
         n=3,
     ):
-        out.append(
-            line if line.endswith("\n") else line + "\n\\ No newline at end of file\n"
-        )
+        out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
 
 
-def _apply_edits(
-    edit: ConfigEdit, values: Mapping[str, object], old: str, path: str
-) -> str:
+def _apply_edits(edit: ConfigEdit, values: Mapping[str, object], old: str, path: str) -> str:
     fmt = _format_for(path, edit.format)
     new = old
     for item in edit.edits:
@@ -917,42 +800,30 @@ def _apply_edits(
             port = values[args["port"]]
             if isinstance(port, bool) or not isinstance(port, int):
                 raise VariableError(args["port"], "must be an integer port")
-            new = _nginx_replace_upstream_server(
-                new, str(values[args["upstream"]]), str(values[args["server"]]), port
-            )
+            new = _nginx_replace_upstream_server(new, str(values[args["upstream"]]), str(values[args["server"]]), port)
     _verify_edit(fmt, edit, values, old, new)
     return new
 
 
-def _verify_edit(
-    fmt: str, edit: ConfigEdit, values: Mapping[str, object], old: str, new: str
-) -> None:
+def _verify_edit(fmt: str, edit: ConfigEdit, values: Mapping[str, object], old: str, new: str) -> None:
     """Re-read the edited file with a real parser: the edit must do exactly what it says and no more."""
     if fmt == "yaml":
         try:
             before, after = yaml.safe_load(old), yaml.safe_load(new)
         except yaml.YAMLError as exc:
-            raise TemplateRenderError(
-                f"the current configuration is not valid YAML: {exc}"
-            ) from None
+            raise TemplateRenderError(f"the current configuration is not valid YAML: {exc}") from None
         expected = before
         for item in edit.edits:
             args = item["set"]
-            expected = _set_in(
-                expected, str(values[args["key"]]), values[args["value"]]
-            )
+            expected = _set_in(expected, str(values[args["key"]]), values[args["value"]])
         if after != expected:
-            raise TemplateRenderError(
-                "the YAML edit did not produce the expected document; refusing the patch"
-            )
+            raise TemplateRenderError("the YAML edit did not produce the expected document; refusing the patch")
     elif fmt == "ini":
         parser = configparser.ConfigParser(interpolation=None)
         try:
             parser.read_string(new)
         except configparser.Error as exc:
-            raise TemplateRenderError(
-                f"the edited INI file does not parse: {exc}"
-            ) from None
+            raise TemplateRenderError(f"the edited INI file does not parse: {exc}") from None
     elif fmt == "nginx" and not _nginx_balanced(new):
         raise TemplateRenderError("the edited nginx file has unbalanced braces")
 
@@ -979,22 +850,16 @@ def render_config_edit(
     path = str(values[edit.path_variable])
     new = _apply_edits(edit, values, str(old), path)
     if new == old:
-        raise TemplateRenderError(
-            "the configuration already has the requested values; there is nothing to change"
-        )
+        raise TemplateRenderError("the configuration already has the requested values; there is nothing to change")
     script = unified_diff(str(old), new, path)
     rollback_text = unified_diff(new, str(old), path) if rollback is not None else None
-    return RenderedScript(
-        script=script, rollback=rollback_text, language="config_patch"
-    )
+    return RenderedScript(script=script, rollback=rollback_text, language="config_patch")
 
 
 # --- rendering ----------------------------------------------------------------------------------
 
 
-def coerce_all(
-    specs: Sequence[VariableSpec], values: Mapping[str, object]
-) -> dict[str, object]:
+def coerce_all(specs: Sequence[VariableSpec], values: Mapping[str, object]) -> dict[str, object]:
     """Validate every declared value (defaults filled in); raises VariableError naming the first problem."""
     out: dict[str, object] = {}
     missing: list[str] = []
@@ -1010,9 +875,7 @@ def coerce_all(
             continue
         out[spec.name] = coerce_value(spec, raw)
     if missing:
-        others = (
-            f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
-        )
+        others = f" (also missing: {', '.join(missing[1:])})" if len(missing) > 1 else ""
         raise VariableError(missing[0], f"is required but has no value{others}")
     return out
 
@@ -1021,16 +884,8 @@ def _render_jinja(source: str, values: Mapping[str, object], what: str) -> str:
     try:
         text = _ENV.from_string(source).render(dict(values))
     except UnsafeValueError as exc:
-        names = [
-            name
-            for name, value in values.items()
-            if value is exc.value and value is not None
-        ]
-        names = names or [
-            name
-            for name, value in values.items()
-            if value == exc.value and value is not None
-        ]
+        names = [name for name, value in values.items() if value is exc.value and value is not None]
+        names = names or [name for name, value in values.items() if value == exc.value and value is not None]
         raise VariableError(names[0] if names else "?", exc.reason) from None
     except TemplateError as exc:
         raise TemplateRenderError(f"{what} failed to render: {exc}") from None
@@ -1053,22 +908,14 @@ def render_template(
     is reported as TemplateRenderError so that callers handle one error type for a broken template.
     """
     try:
-        check_template_definition(
-            content=content, rollback=rollback, language=language, specs=specs
-        )
+        check_template_definition(content=content, rollback=rollback, language=language, specs=specs)
     except TemplateDefinitionError as exc:
-        raise TemplateRenderError(
-            f"the template is not safe to render: {exc}"
-        ) from None
+        raise TemplateRenderError(f"the template is not safe to render: {exc}") from None
     clean = coerce_all(specs, values)
     if language == "config_patch" and is_config_edit(content):
-        return render_config_edit(
-            content=content, rollback=rollback, specs=specs, values=clean
-        )
+        return render_config_edit(content=content, rollback=rollback, specs=specs, values=clean)
     script = _render_jinja(content, clean, "template")
-    rollback_text = (
-        _render_jinja(rollback, clean, "rollback") if rollback is not None else None
-    )
+    rollback_text = _render_jinja(rollback, clean, "rollback") if rollback is not None else None
     return RenderedScript(script=script, rollback=rollback_text, language=language)
 
 
