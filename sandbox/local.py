@@ -232,17 +232,35 @@ def _resident_bytes(pids: list[int]) -> int:
     return total
 
 
-def _kill_live_processes_of(uid: int) -> None:
-    """Safety net: nothing may outlive a run. Zombies (already dead) are left to the host's init."""
+def _live_pids_of(uid: int) -> list[int]:
+    live = []
     for pid in _pids_owned_by(uid):
         try:
             with open(f"/proc/{pid}/stat", "rb") as stat_file:
                 stat = stat_file.read()
-            if stat[stat.rindex(b")") + 2 :].startswith(b"Z"):
-                continue
-            os.kill(pid, signal.SIGKILL)
-        except (OSError, ValueError):
+        except OSError:
             continue
+        if not stat[stat.rindex(b")") + 2 :].startswith((b"Z", b"X")):
+            live.append(pid)
+    return live
+
+
+def _kill_live_processes_of(uid: int, patience: float = 5.0) -> None:
+    """Nothing may outlive a run: SIGKILL whatever still runs as the run's uid and wait until it is dead.
+
+    Normally the pid namespace is already torn down; this covers the short window in which the
+    kernel is still killing its processes. Zombies (already dead) are left to the host's init.
+    """
+    deadline = time.monotonic() + patience
+    while live := _live_pids_of(uid):
+        for pid in live:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                continue
+        if time.monotonic() > deadline:
+            raise SandboxUnavailable(f"processes {live} of sandbox uid {uid} survive SIGKILL")
+        time.sleep(0.002)
 
 
 def _count_processes_of(uid: int) -> int:

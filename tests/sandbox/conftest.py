@@ -13,7 +13,7 @@ if str(REPO_ROOT) not in sys.path:
     # The editable install's finder may predate the sandbox package; the checkout is what we test.
     sys.path.insert(0, str(REPO_ROOT))
 
-from sandbox.local import SandboxUnavailable, find_bwrap  # noqa: E402
+from sandbox.local import SandboxUnavailable, find_bwrap
 
 
 @pytest.fixture(scope="session")

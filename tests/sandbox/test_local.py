@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from sandbox import SandboxLimits, SandboxResult, SandboxUnavailable, parse_memory, run_in_sandbox
-from sandbox import cli, local
+from sandbox import SandboxLimits, SandboxResult, SandboxUnavailable, cli, local, parse_memory, run_in_sandbox
 
 pytestmark = pytest.mark.usefixtures("bwrap_available")
 
