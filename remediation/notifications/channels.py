@@ -146,6 +146,33 @@ class _Redactor:
         return text
 
 
+class _SecretLogFilter(logging.Filter):
+    """httpx logs every request URL at INFO, and a Telegram URL holds the bot token and a Slack
+    URL is itself the credential; this filter on the ``httpx`` logger scrubs the secrets that
+    channels register when they are built."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._secrets: set[str] = set()
+        self._redact = _Redactor(())
+
+    def register(self, *secrets: str | None) -> None:
+        self._secrets.update(s for s in secrets if s)
+        self._redact = _Redactor(self._secrets)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self._secrets:
+            message = record.getMessage()
+            redacted = self._redact(message)
+            if redacted != message:
+                record.msg, record.args = redacted, None
+        return True
+
+
+_HTTPX_LOG_FILTER = _SecretLogFilter()
+logging.getLogger("httpx").addFilter(_HTTPX_LOG_FILTER)
+
+
 def _one_line(text: str, limit: int = MAX_ERROR_DETAIL) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
@@ -224,15 +251,11 @@ def _post(
             None,
             redact(f"connection failed: {_one_line(str(exc))}"),
         )
-    except Exception as exc:  # send() must never raise; the type name says what broke
-        logger.exception("unexpected error sending %s notification", channel)
-        return DeliveryResult(
-            channel,
-            False,
-            False,
-            None,
-            redact(f"{type(exc).__name__}: {_one_line(str(exc))}"),
-        )
+    except Exception as exc:  # noqa: BLE001 - send() must never raise; the type name says what broke
+        error = redact(f"{type(exc).__name__}: {_one_line(str(exc))}")
+        # No traceback: its exception text would carry the unredacted URL.
+        logger.error("unexpected error sending %s notification: %s", channel, error)
+        return DeliveryResult(channel, False, False, None, error)
 
     status = response.status_code
     try:
@@ -292,6 +315,7 @@ class TelegramChannel:
         self.api_base = api_base.rstrip("/")
         self.timeout = timeout
         self._bot_token = bot_token
+        _HTTPX_LOG_FILTER.register(bot_token)
 
     def __repr__(self) -> str:
         return f"TelegramChannel(name={self.name!r}, chat_id={self.chat_id!r}, api_base={self.api_base!r})"
@@ -328,6 +352,8 @@ class SlackWebhookChannel:
         self.events = _events(events)
         self.timeout = timeout
         self._url = url
+        path = urllib.parse.urlsplit(url).path
+        _HTTPX_LOG_FILTER.register(url, path if len(path) > 1 else None)
 
     def __repr__(self) -> str:
         host = urllib.parse.urlsplit(self._url).hostname
@@ -557,15 +583,10 @@ class EmailChannel:
                 None,
                 redact(f"connection failed: {_one_line(str(exc))}"),
             )
-        except Exception as exc:  # send() must never raise
-            logger.exception("unexpected error sending %s notification", self.name)
-            return DeliveryResult(
-                self.name,
-                False,
-                False,
-                None,
-                redact(f"{type(exc).__name__}: {_one_line(str(exc))}"),
-            )
+        except Exception as exc:  # noqa: BLE001 - send() must never raise
+            error = redact(f"{type(exc).__name__}: {_one_line(str(exc))}")
+            logger.error("unexpected error sending %s notification: %s", self.name, error)
+            return DeliveryResult(self.name, False, False, None, error)
         if refused:
             # Some recipients got it; a retry would send them a duplicate, so report success
             # with the refusals spelled out.

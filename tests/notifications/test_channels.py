@@ -7,6 +7,7 @@ import decimal
 import email
 import email.policy
 import json
+import logging
 import time
 import uuid
 from typing import Any
@@ -190,6 +191,18 @@ def test_redirects_are_not_followed(http_server: RecordingHTTPServer) -> None:
 
     assert (result.ok, result.retryable, result.status) == (False, False, 302)
     assert len(http_server.requests) == 1
+
+
+def test_request_logs_do_not_show_the_token_or_slack_url(
+    http_server: RecordingHTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    telegram(http_server).send(make_notification())
+    SlackWebhookChannel(f"{http_server.url}/services/T0/B0/slack-url-secret").send(make_notification())
+
+    assert "HTTP Request: POST" in caplog.text  # httpx did log both requests ...
+    assert TOKEN not in caplog.text  # ... with the secrets scrubbed
+    assert "slack-url-secret" not in caplog.text
 
 
 def test_channel_repr_hides_secrets(http_server: RecordingHTTPServer) -> None:
