@@ -133,8 +133,53 @@ class LexicalEmbedder:
     def __init__(self, dimensions: int = EMBEDDING_DIMENSIONS) -> None:
         self.dimensions = dimensions
 
+    #: Words every RCA text shares (the labels of rca_embedding_text, English glue words): they
+    #: would only lift the similarity of unrelated incidents.
+    _STOPWORDS = frozenset(
+        [
+            "category",
+            "target",
+            "system",
+            "service",
+            "summary",
+            "components",
+            "parameters",
+            "a",
+            "an",
+            "and",
+            "are",
+            "as",
+            "at",
+            "be",
+            "by",
+            "for",
+            "from",
+            "has",
+            "have",
+            "in",
+            "is",
+            "it",
+            "its",
+            "of",
+            "on",
+            "or",
+            "the",
+            "this",
+            "to",
+            "was",
+            "were",
+            "with",
+            "after",
+            "before",
+        ]
+    )
+
     def _features(self, text: str) -> dict[str, float]:
-        words = self._WORD.findall(_words(text).lower())
+        words = [
+            word
+            for word in self._WORD.findall(_words(text).lower())
+            if word not in self._STOPWORDS
+        ]
         features: dict[str, float] = {}
 
         def add(feature: str, weight: float) -> None:

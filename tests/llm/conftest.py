@@ -16,8 +16,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from remediation.llm.client import LlmSettings  # noqa: E402
-from tests.fakes.openai_server import FakeOpenAIServer  # noqa: E402
+from remediation.llm.client import LlmSettings
+from tests.fakes.openai_server import FakeOpenAIServer
 
 #: shared/ sits beside the checkout, on developers' machines and in CI alike.
 EXAMPLES_DIR = REPO_ROOT.parent / "shared" / "examples" / "rca"

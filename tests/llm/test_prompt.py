@@ -22,7 +22,7 @@ FORBIDDEN = (
 
 FENCE = re.compile(
     r"<<<BEGIN (?P<label>[A-Z_0-9]+) (?P<token>[0-9a-f]{32})>>>\n(?P<body>.*?)\n<<<END (?P=label) (?P=token)>>>",
-    re.S,
+    re.DOTALL,
 )
 
 
