@@ -547,7 +547,7 @@ def _check_rbac_rule(obj: KubeObject, index: int, rule: dict[str, Any]) -> None:
             "Remove escalate, bind and impersonate.",
         )
     reads = verbs & {"get", "list", "watch", "*"}
-    if obj.kind == "ClusterRole" and reads and resources & {"secrets", "*"} and "*" not in wildcards:
+    if obj.kind == "ClusterRole" and reads and "secrets" in resources:
         obj.add(
             "rbac.cluster_secrets_read",
             Severity.HIGH,
