@@ -80,9 +80,7 @@ _RUN_ID_PATTERN = re.compile(r"^[a-z0-9]([-a-z0-9]{0,38}[a-z0-9])?$")
 # Waiting reasons after which the container will never start on its own. Pull failures can be a registry
 # outage (retryable); a bad image name or a broken pod spec needs a configuration change (not retryable).
 _WAITING_REASONS_RETRYABLE = frozenset({"ErrImagePull", "ImagePullBackOff"})
-_WAITING_REASONS_FATAL = frozenset(
-    {"InvalidImageName", "CreateContainerConfigError", "CreateContainerError"}
-)
+_WAITING_REASONS_FATAL = frozenset({"InvalidImageName", "CreateContainerConfigError", "CreateContainerError"})
 
 # Applied by /bin/sh inside the container before the interpreter starts: open files and file size (in
 # 512-byte blocks, the unit of dash's and busybox ash's `ulimit -f`). Refuses to run the script when a
@@ -110,20 +108,14 @@ class KubernetesSandboxConfig:
     log_drain_seconds: float = 5.0
 
     @classmethod
-    def from_environment(
-        cls, environ: Mapping[str, str] | None = None
-    ) -> KubernetesSandboxConfig:
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> KubernetesSandboxConfig:
         """KUBERNETES_SANDBOX_CONFIG (kubeconfig path; unset or empty = in-cluster),
         KUBERNETES_SANDBOX_NAMESPACE (optional). Fails loudly on a kubeconfig path that does not exist."""
         env = os.environ if environ is None else environ
         path = env.get("KUBERNETES_SANDBOX_CONFIG", "").strip() or None
         if path is not None and not os.path.isfile(path):
-            raise ValueError(
-                f"KUBERNETES_SANDBOX_CONFIG={path!r} is not a readable kubeconfig file"
-            )
-        namespace = (
-            env.get("KUBERNETES_SANDBOX_NAMESPACE", "").strip() or NAMESPACE_DEFAULT
-        )
+            raise ValueError(f"KUBERNETES_SANDBOX_CONFIG={path!r} is not a readable kubeconfig file")
+        namespace = env.get("KUBERNETES_SANDBOX_NAMESPACE", "").strip() or NAMESPACE_DEFAULT
         return cls(kubeconfig_path=path, namespace=namespace)
 
 
@@ -184,17 +176,11 @@ def build_job_objects(
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The ConfigMap (script), NetworkPolicy (deny all for the run's pod) and Job for one run, as plain dicts."""
     if language not in _INTERPRETERS:
-        raise ValueError(
-            f"language {language!r} has no interpreter; known: {sorted(_INTERPRETERS)}"
-        )
+        raise ValueError(f"language {language!r} has no interpreter; known: {sorted(_INTERPRETERS)}")
     if language not in config.images:
-        raise ValueError(
-            f"no image configured for language {language!r}; configured: {sorted(config.images)}"
-        )
+        raise ValueError(f"no image configured for language {language!r}; configured: {sorted(config.images)}")
     if len(script.encode("utf-8")) > MAX_SCRIPT_BYTES:
-        raise ValueError(
-            f"script is larger than {MAX_SCRIPT_BYTES} bytes, too large for a ConfigMap"
-        )
+        raise ValueError(f"script is larger than {MAX_SCRIPT_BYTES} bytes, too large for a ConfigMap")
     if limits.wall_seconds <= 0:
         raise ValueError("limits.wall_seconds must be positive")
     names = JobObjectNames.for_run(run_id)
@@ -340,16 +326,12 @@ def _api_error(exc: ApiException, operation: str) -> KubernetesSandboxError:
         422: "the API server rejected the manifest",
     }.get(
         status or 0,
-        "the API server is unavailable or overloaded"
-        if retryable
-        else "request refused",
+        "the API server is unavailable or overloaded" if retryable else "request refused",
     )
     message = f"Kubernetes {operation} failed with HTTP {status} ({hint}); retryable={retryable}"
     if exc.body:
         message += f": {str(exc.body)[:500]}"
-    return KubernetesSandboxError(
-        message, retryable=retryable, status=status, operation=operation
-    )
+    return KubernetesSandboxError(message, retryable=retryable, status=status, operation=operation)
 
 
 def _call(operation: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -557,15 +539,10 @@ def _check_stuck_waiting(pod: Any) -> None:
     waiting = state.waiting if state else None
     if waiting is None or not waiting.reason:
         return
-    if (
-        waiting.reason in _WAITING_REASONS_RETRYABLE
-        or waiting.reason in _WAITING_REASONS_FATAL
-    ):
+    if waiting.reason in _WAITING_REASONS_RETRYABLE or waiting.reason in _WAITING_REASONS_FATAL:
         retryable = waiting.reason in _WAITING_REASONS_RETRYABLE
         raise KubernetesSandboxError(
-            f"container never started: {waiting.reason}: {waiting.message or ''}".rstrip(
-                ": "
-            ),
+            f"container never started: {waiting.reason}: {waiting.message or ''}".rstrip(": "),
             retryable=retryable,
             operation="start container",
         )
@@ -575,9 +552,7 @@ def _open_api_client(config: KubernetesSandboxConfig) -> k8s.ApiClient:
     from kubernetes import config as k8s_config
 
     if config.kubeconfig_path:
-        return k8s_config.new_client_from_config(
-            config_file=config.kubeconfig_path, persist_config=False
-        )
+        return k8s_config.new_client_from_config(config_file=config.kubeconfig_path, persist_config=False)
     configuration = k8s.Configuration()
     k8s_config.load_incluster_config(client_configuration=configuration)
     return k8s.ApiClient(configuration)
@@ -599,9 +574,7 @@ def _cleanup(
         (
             created.job,
             f"job {names.job}",
-            lambda: batch.delete_namespaced_job(
-                names.job, namespace, propagation_policy="Background"
-            ),
+            lambda: batch.delete_namespaced_job(names.job, namespace, propagation_policy="Background"),
         ),
         (
             created.config_map,
@@ -611,9 +584,7 @@ def _cleanup(
         (
             created.network_policy,
             f"networkpolicy {names.network_policy}",
-            lambda: networking.delete_namespaced_network_policy(
-                names.network_policy, namespace
-            ),
+            lambda: networking.delete_namespaced_network_policy(names.network_policy, namespace),
         ),
     ]
     for should_delete, what, delete in deletions:
@@ -730,9 +701,7 @@ def run_in_kubernetes(
                     retryable=True,
                     operation="wait for job",
                 )
-            outcome = _job_outcome(
-                _call("read job", batch.read_namespaced_job, names.job, namespace)
-            )
+            outcome = _job_outcome(_call("read job", batch.read_namespaced_job, names.job, namespace))
             if follower is None:
                 # Also after the Job finished: a script quicker than one poll still has a log to read.
                 pod = _find_pod(core, namespace, run_id)
@@ -775,9 +744,7 @@ def run_in_kubernetes(
                 stderr="",
                 duration_ms=(time.monotonic() - started) * 1000.0,
                 peak_memory_kb=0,
-                stdout_truncated=follower.budget.truncated
-                if follower is not None
-                else False,
+                stdout_truncated=follower.budget.truncated if follower is not None else False,
                 stderr_truncated=False,
             )
 
@@ -814,6 +781,4 @@ def run_in_kubernetes(
             client.close()
         if failures:
             # Do not hide the run's own error behind a cleanup error; the TTL controller is the backstop.
-            logger.warning(
-                "cleanup of run %s incomplete: %s", run_id, "; ".join(failures)
-            )
+            logger.warning("cleanup of run %s incomplete: %s", run_id, "; ".join(failures))
