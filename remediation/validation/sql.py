@@ -63,9 +63,7 @@ _SERVER_FILE_FUNCTIONS = frozenset(
     {"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export", "pg_file_write",
      "pg_file_unlink", "pg_file_rename", "pg_file_sync", "pg_logdir_ls", "pg_ls_logdir", "pg_ls_waldir"}
 )  # fmt: skip
-_WRITING_FILE_FUNCTIONS = frozenset(
-    {"lo_export", "pg_file_write", "pg_file_unlink", "pg_file_rename"}
-)
+_WRITING_FILE_FUNCTIONS = frozenset({"lo_export", "pg_file_write", "pg_file_unlink", "pg_file_rename"})
 _DBLINK_FUNCTIONS = frozenset(
     {
         "dblink",
@@ -91,9 +89,7 @@ _DANGEROUS_SESSION_SETTINGS = frozenset(
         "ignore_system_indexes",
     }
 )
-_PRIVILEGED_ROLE_OPTIONS = frozenset(
-    {"superuser", "createrole", "replication", "bypassrls"}
-)
+_PRIVILEGED_ROLE_OPTIONS = frozenset({"superuser", "createrole", "replication", "bypassrls"})
 _SERVER_ROLES = frozenset(
     {"pg_execute_server_program", "pg_read_server_files", "pg_write_server_files", "pg_signal_backend",
      "pg_read_all_data", "pg_write_all_data", "pg_checkpoint", "pg_create_subscription", "postgres"}
@@ -182,9 +178,7 @@ def _validate_into(state: _State, text: str) -> None:
     try:
         statements = pglast.parse_sql(scan.sql)
     except ParseError as error:
-        message, location = (
-            (error.args + (None,))[:2] if error.args else ("syntax error", None)
-        )
+        message, location = (error.args + (None,))[:2] if error.args else ("syntax error", None)
         line = _line_at(scan.sql, location) if isinstance(location, int) else None
         state.add(
             "syntax.sql",
@@ -195,9 +189,7 @@ def _validate_into(state: _State, text: str) -> None:
         )
         return
     for raw in statements:
-        _check_statement(
-            state, raw.stmt, scan.sql, _line_at(scan.sql, raw.stmt_location), depth=0
-        )
+        _check_statement(state, raw.stmt, scan.sql, _line_at(scan.sql, raw.stmt_location), depth=0)
     if state.ddl_line is not None and not state.lock_timeout_set:
         state.add(
             "sql.ddl_without_lock_timeout",
@@ -231,9 +223,7 @@ def _nodes_in(value: Any) -> Iterator[ast.Node]:
             yield from _nodes_in(item)
 
 
-def _walk(
-    node: ast.Node, ancestors: tuple[ast.Node, ...] = ()
-) -> Iterator[tuple[ast.Node, tuple[ast.Node, ...]]]:
+def _walk(node: ast.Node, ancestors: tuple[ast.Node, ...] = ()) -> Iterator[tuple[ast.Node, tuple[ast.Node, ...]]]:
     """Every node below ``node`` with its ancestors, depth-first, without recursion limits of its own."""
     stack: list[tuple[ast.Node, tuple[ast.Node, ...]]] = [(node, ancestors)]
     while stack:
@@ -245,19 +235,13 @@ def _walk(
         stack.extend((child, below) for child in reversed(list(_children(current))))
 
 
-def _check_statement(
-    state: _State, stmt: ast.Node, sql: str, line: int, *, depth: int
-) -> None:
+def _check_statement(state: _State, stmt: ast.Node, sql: str, line: int, *, depth: int) -> None:
     for node, ancestors in _walk(stmt):
         line_here = _node_line(sql, node, line)
         checker = _CHECKERS.get(type(node))
         if checker is not None:
             checker(state, node, ancestors, line_here, sql, depth)
-        if (
-            isinstance(node, _DDL_NODES)
-            and state.ddl_line is None
-            and not _is_safe_ddl(node)
-        ):
+        if isinstance(node, _DDL_NODES) and state.ddl_line is None and not _is_safe_ddl(node):
             state.ddl_line = line_here
 
 
@@ -287,9 +271,7 @@ def _name(nodes: Any) -> str:
     if isinstance(nodes, ast.String):
         return str(nodes.sval)
     if isinstance(nodes, tuple | list):
-        return ".".join(
-            _name(n) for n in nodes if isinstance(n, ast.String | tuple | list)
-        )
+        return ".".join(_name(n) for n in nodes if isinstance(n, ast.String | tuple | list))
     if isinstance(nodes, ast.RangeVar):
         return _relname(nodes)
     if isinstance(nodes, ast.TypeName):
@@ -351,11 +333,7 @@ def _is_always_true(expr: Any, depth: int = 0) -> bool:
         return False
     value = _const_value(expr)
     if value is not _UNKNOWN:
-        return value is True or (
-            isinstance(value, int | float)
-            and not isinstance(value, bool)
-            and value != 0
-        )
+        return value is True or (isinstance(value, int | float) and not isinstance(value, bool) and value != 0)
     if isinstance(expr, ast.BoolExpr):
         args = expr.args or ()
         if expr.boolop == enums.BoolExprType.OR_EXPR:
@@ -369,10 +347,7 @@ def _is_always_true(expr: Any, depth: int = 0) -> bool:
         if op in {"=", ">=", "<="} and _same_expr(expr.lexpr, expr.rexpr):
             return True
         return _compare_constants(op, expr.lexpr, expr.rexpr) is True
-    if (
-        isinstance(expr, ast.NullTest)
-        and expr.nulltesttype == enums.NullTestType.IS_NOT_NULL
-    ):
+    if isinstance(expr, ast.NullTest) and expr.nulltesttype == enums.NullTestType.IS_NOT_NULL:
         return _const_value(expr.arg) not in (_UNKNOWN, None)
     return False
 
@@ -393,13 +368,7 @@ def _is_always_false(expr: Any, depth: int) -> bool:
 
 def _compare_constants(op: str, left: Any, right: Any) -> bool | None:
     lv, rv = _const_value(left), _const_value(right)
-    if (
-        lv is _UNKNOWN
-        or rv is _UNKNOWN
-        or lv is None
-        or rv is None
-        or type(lv) is not type(rv)
-    ):
+    if lv is _UNKNOWN or rv is _UNKNOWN or lv is None or rv is None or type(lv) is not type(rv):
         return None
     try:
         return {
@@ -420,9 +389,7 @@ def _compare_constants(op: str, left: Any, right: Any) -> bool | None:
 Ancestors = tuple[ast.Node, ...]
 
 
-def _check_drop(
-    state: _State, node: ast.DropStmt, _: Ancestors, line: int, sql: str, depth: int
-) -> None:
+def _check_drop(state: _State, node: ast.DropStmt, _: Ancestors, line: int, sql: str, depth: int) -> None:
     names = ", ".join(_name(obj) for obj in node.objects or ()) or "?"
     cascade = node.behavior == enums.DropBehavior.DROP_CASCADE
     kind = node.removeType
@@ -446,10 +413,7 @@ def _check_drop(
                 f"DROP INDEX {names} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on its table.",
                 "Use DROP INDEX CONCURRENTLY IF EXISTS.",
             )
-    elif (
-        kind in {enums.ObjectType.OBJECT_EXTENSION, enums.ObjectType.OBJECT_TYPE}
-        and cascade
-    ):
+    elif kind in {enums.ObjectType.OBJECT_EXTENSION, enums.ObjectType.OBJECT_TYPE} and cascade:
         state.add(
             "sql.drop_cascade",
             Severity.CRITICAL,
@@ -467,9 +431,7 @@ def _check_drop(
         )
 
 
-def _check_drop_role(
-    state: _State, node: ast.DropRoleStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_drop_role(state: _State, node: ast.DropRoleStmt, _: Ancestors, line: int, *__: Any) -> None:
     state.add(
         "sql.drop_role",
         Severity.CRITICAL,
@@ -479,9 +441,7 @@ def _check_drop_role(
     )
 
 
-def _check_drop_owned(
-    state: _State, node: ast.DropOwnedStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_drop_owned(state: _State, node: ast.DropOwnedStmt, _: Ancestors, line: int, *__: Any) -> None:
     state.add(
         "sql.drop_owned",
         Severity.CRITICAL,
@@ -491,9 +451,7 @@ def _check_drop_owned(
     )
 
 
-def _check_reassign_owned(
-    state: _State, node: ast.ReassignOwnedStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_reassign_owned(state: _State, node: ast.ReassignOwnedStmt, _: Ancestors, line: int, *__: Any) -> None:
     state.add(
         "sql.reassign_owned",
         Severity.HIGH,
@@ -503,9 +461,7 @@ def _check_reassign_owned(
     )
 
 
-def _check_truncate(
-    state: _State, node: ast.TruncateStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_truncate(state: _State, node: ast.TruncateStmt, _: Ancestors, line: int, *__: Any) -> None:
     names = ", ".join(_relname(r) for r in node.relations or ())
     if node.behavior == enums.DropBehavior.DROP_CASCADE:
         state.add(
@@ -525,9 +481,7 @@ def _check_truncate(
         )
 
 
-def _check_delete(
-    state: _State, node: ast.DeleteStmt, ancestors: Ancestors, line: int, *_: Any
-) -> None:
+def _check_delete(state: _State, node: ast.DeleteStmt, ancestors: Ancestors, line: int, *_: Any) -> None:
     _check_dml_where(
         state,
         "DELETE",
@@ -539,9 +493,7 @@ def _check_delete(
     )
 
 
-def _check_update(
-    state: _State, node: ast.UpdateStmt, ancestors: Ancestors, line: int, *_: Any
-) -> None:
+def _check_update(state: _State, node: ast.UpdateStmt, ancestors: Ancestors, line: int, *_: Any) -> None:
     _check_dml_where(
         state,
         "UPDATE",
@@ -583,24 +535,14 @@ def _check_dml_where(
             "Write a predicate that actually selects the rows to change.",
         )
     else:
-        state.side_effects.append(
-            f"{'deletes' if verb == 'DELETE' else 'updates'} selected rows of {table}"
-        )
+        state.side_effects.append(f"{'deletes' if verb == 'DELETE' else 'updates'} selected rows of {table}")
 
 
-def _check_alter_system(
-    state: _State, node: ast.AlterSystemStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_alter_system(state: _State, node: ast.AlterSystemStmt, _: Ancestors, line: int, *__: Any) -> None:
     setting = node.setstmt
     name = (setting.name or "ALL") if setting is not None else "?"
-    values = (
-        [_const_value(a) for a in (setting.args or ())] if setting is not None else []
-    )
-    off = any(
-        str(v).lower() in {"off", "false", "0", "no"}
-        for v in values
-        if v is not _UNKNOWN
-    )
+    values = [_const_value(a) for a in (setting.args or ())] if setting is not None else []
+    off = any(str(v).lower() in {"off", "false", "0", "no"} for v in values if v is not _UNKNOWN)
     critical = name.lower() in _CRITICAL_SYSTEM_SETTINGS or name == "ALL" or off
     state.add(
         "sql.alter_system",
@@ -622,9 +564,7 @@ def _role_options(options: Any) -> dict[str, Any]:
     return out
 
 
-def _check_role_options(
-    state: _State, verb: str, options: Any, role: str, line: int
-) -> None:
+def _check_role_options(state: _State, verb: str, options: Any, role: str, line: int) -> None:
     opts = _role_options(options)
     privileged = sorted(k for k in _PRIVILEGED_ROLE_OPTIONS if opts.get(k) is True)
     if privileged:
@@ -645,30 +585,21 @@ def _check_role_options(
         )
 
 
-def _check_create_role(
-    state: _State, node: ast.CreateRoleStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_create_role(state: _State, node: ast.CreateRoleStmt, _: Ancestors, line: int, *__: Any) -> None:
     _check_role_options(state, "CREATE", node.options, str(node.role), line)
     state.side_effects.append(f"creates role {node.role}")
 
 
-def _check_alter_role(
-    state: _State, node: ast.AlterRoleStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_alter_role(state: _State, node: ast.AlterRoleStmt, _: Ancestors, line: int, *__: Any) -> None:
     role = node.role.rolename if node.role is not None and node.role.rolename else "?"
     _check_role_options(state, "ALTER", node.options, str(role), line)
 
 
 def _grantee_is_public(grantees: Any) -> bool:
-    return any(
-        isinstance(g, ast.RoleSpec) and g.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC
-        for g in grantees or ()
-    )
+    return any(isinstance(g, ast.RoleSpec) and g.roletype == enums.RoleSpecType.ROLESPEC_PUBLIC for g in grantees or ())
 
 
-def _check_grant(
-    state: _State, node: ast.GrantStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_grant(state: _State, node: ast.GrantStmt, _: Ancestors, line: int, *__: Any) -> None:
     if not node.is_grant:
         state.add(
             "sql.revoke",
@@ -704,19 +635,11 @@ def _check_grant(
         )
 
 
-def _check_grant_role(
-    state: _State, node: ast.GrantRoleStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_grant_role(state: _State, node: ast.GrantRoleStmt, _: Ancestors, line: int, *__: Any) -> None:
     if not node.is_grant:
         return
-    roles = {
-        str(r.rolename).lower()
-        for r in node.granted_roles or ()
-        if isinstance(r, ast.AccessPriv | ast.RoleSpec)
-    }
-    roles |= {
-        str(getattr(r, "priv_name", "") or "").lower() for r in node.granted_roles or ()
-    }
+    roles = {str(r.rolename).lower() for r in node.granted_roles or () if isinstance(r, ast.AccessPriv | ast.RoleSpec)}
+    roles |= {str(getattr(r, "priv_name", "") or "").lower() for r in node.granted_roles or ()}
     dangerous = sorted(r for r in roles if r in _SERVER_ROLES)
     state.add(
         "sql.grant_role",
@@ -727,9 +650,7 @@ def _check_grant_role(
     )
 
 
-def _check_default_privileges(
-    state: _State, node: ast.Node, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_default_privileges(state: _State, node: ast.Node, _: Ancestors, line: int, *__: Any) -> None:
     state.add(
         "sql.alter_default_privileges",
         Severity.HIGH,
@@ -739,9 +660,7 @@ def _check_default_privileges(
     )
 
 
-def _check_copy(
-    state: _State, node: ast.CopyStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_copy(state: _State, node: ast.CopyStmt, _: Ancestors, line: int, *__: Any) -> None:
     if node.is_program:
         state.add(
             "sql.copy_program",
@@ -761,9 +680,7 @@ def _check_copy(
         )
 
 
-def _check_func_call(
-    state: _State, node: ast.FuncCall, ancestors: Ancestors, line: int, *__: Any
-) -> None:
+def _check_func_call(state: _State, node: ast.FuncCall, ancestors: Ancestors, line: int, *__: Any) -> None:
     name = _func_name(node)
     if name in _SERVER_FILE_FUNCTIONS:
         state.add(
@@ -801,17 +718,13 @@ def _check_func_call(
         state.side_effects.append(f"calls {name}()")
 
 
-def _check_backend_signal(
-    state: _State, node: ast.FuncCall, name: str, ancestors: Ancestors, line: int
-) -> None:
+def _check_backend_signal(state: _State, node: ast.FuncCall, name: str, ancestors: Ancestors, line: int) -> None:
     verb = "terminates" if name == "pg_terminate_backend" else "cancels queries of"
     args = node.args or ()
     if args and isinstance(_const_value(args[0]), int):
         state.side_effects.append(f"{verb} backend pid {_const_value(args[0])}")
         return
-    select = next(
-        (a for a in reversed(ancestors) if isinstance(a, ast.SelectStmt)), None
-    )
+    select = next((a for a in reversed(ancestors) if isinstance(a, ast.SelectStmt)), None)
     where = select.whereClause if select is not None else None
     restricted, excludes_self = _session_filter(where)
     if where is None or not restricted or _is_always_true(where):
@@ -832,9 +745,7 @@ def _check_backend_signal(
             "Add AND pid <> pg_backend_pid() to the WHERE clause.",
         )
     else:
-        state.side_effects.append(
-            f"{verb} sessions selected by a filtered query on pg_stat_activity"
-        )
+        state.side_effects.append(f"{verb} sessions selected by a filtered query on pg_stat_activity")
 
 
 def _session_filter(where: Any) -> tuple[bool, bool]:
@@ -847,18 +758,13 @@ def _session_filter(where: Any) -> tuple[bool, bool]:
         if isinstance(node, ast.A_Expr) and node.kind == enums.A_Expr_Kind.AEXPR_OP:
             op = _name(node.name)
             sides = (node.lexpr, node.rexpr)
-            own_pid = any(
-                isinstance(s, ast.FuncCall) and _func_name(s) == "pg_backend_pid"
-                for s in sides
-            )
+            own_pid = any(isinstance(s, ast.FuncCall) and _func_name(s) == "pg_backend_pid" for s in sides)
             if own_pid and op in {"<>", "!="}:
                 excludes_self = True
                 continue
             if not own_pid and any(_references_session_column(s) for s in sides):
                 restricted = True
-        elif isinstance(
-            node, ast.A_Expr | ast.NullTest | ast.SubLink
-        ) and _references_session_column(node):
+        elif isinstance(node, ast.A_Expr | ast.NullTest | ast.SubLink) and _references_session_column(node):
             restricted = True
     return restricted, excludes_self
 
@@ -874,9 +780,7 @@ def _references_session_column(node: Any) -> bool:
     return False
 
 
-def _check_drop_slot(
-    state: _State, node: ast.FuncCall, ancestors: Ancestors, line: int
-) -> None:
+def _check_drop_slot(state: _State, node: ast.FuncCall, ancestors: Ancestors, line: int) -> None:
     args = node.args or ()
     slot = _const_value(args[0]) if args else _UNKNOWN
     if isinstance(slot, str):
@@ -891,9 +795,7 @@ def _check_drop_slot(
         )
         state.side_effects.append(f"drops replication slot {slot}")
         return
-    select = next(
-        (a for a in reversed(ancestors) if isinstance(a, ast.SelectStmt)), None
-    )
+    select = next((a for a in reversed(ancestors) if isinstance(a, ast.SelectStmt)), None)
     where = select.whereClause if select is not None else None
     state.add(
         "sql.drop_replication_slot",
@@ -917,9 +819,7 @@ def _check_setting(state: _State, name: str, args: Any, line: int) -> None:
         )
     elif lowered == "lock_timeout":
         state.lock_timeout_set = True
-        state.side_effects.append(
-            f"sets lock_timeout={values[0] if values else '?'} for the session"
-        )
+        state.side_effects.append(f"sets lock_timeout={values[0] if values else '?'} for the session")
     elif lowered in _DANGEROUS_SESSION_SETTINGS:
         state.add(
             "sql.dangerous_setting",
@@ -930,23 +830,17 @@ def _check_setting(state: _State, name: str, args: Any, line: int) -> None:
         )
 
 
-def _check_variable_set(
-    state: _State, node: ast.VariableSetStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_variable_set(state: _State, node: ast.VariableSetStmt, _: Ancestors, line: int, *__: Any) -> None:
     if node.name:
         _check_setting(state, str(node.name), node.args, line)
 
 
-def _check_create_extension(
-    state: _State, node: ast.CreateExtensionStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_create_extension(state: _State, node: ast.CreateExtensionStmt, _: Ancestors, line: int, *__: Any) -> None:
     name = str(node.extname).lower()
     if name in _DANGEROUS_EXTENSIONS:
         state.add(
             "sql.untrusted_extension",
-            Severity.CRITICAL
-            if name in _UNTRUSTED_LANGUAGES or name.endswith("u")
-            else Severity.HIGH,
+            Severity.CRITICAL if name in _UNTRUSTED_LANGUAGES or name.endswith("u") else Severity.HIGH,
             line,
             f"CREATE EXTENSION {name} gives SQL access to the OS, server files or other servers.",
             "Do not install untrusted languages or file/remote-access extensions from a remediation.",
@@ -988,9 +882,7 @@ def _check_create_function(
     state.side_effects.append(f"creates function {name} ({language})")
 
 
-def _check_do(
-    state: _State, node: ast.DoStmt, _: Ancestors, line: int, sql: str, depth: int
-) -> None:
+def _check_do(state: _State, node: ast.DoStmt, _: Ancestors, line: int, sql: str, depth: int) -> None:
     opts = _def_options(node.args)
     language = str(getattr(opts.get("language"), "sval", "plpgsql")).lower()
     body = str(getattr(opts.get("as"), "sval", ""))
@@ -1094,9 +986,7 @@ def _plpgsql_items(tree: Any, lineno: int = 1) -> Iterator[tuple[str, dict[str, 
                         yield key, {**inner, "lineno": line}
                     else:
                         yield key, inner
-                    stack.extend(
-                        (v, here) for v in inner.values() if isinstance(v, dict | list)
-                    )
+                    stack.extend((v, here) for v in inner.values() if isinstance(v, dict | list))
                 elif isinstance(inner, dict | list):
                     stack.append((inner, line))
 
@@ -1119,9 +1009,7 @@ def _sql_string_literal(text: str) -> str | None:
     return None
 
 
-def _check_plpgsql_expr(
-    state: _State, item: dict[str, Any], line: int, depth: int
-) -> None:
+def _check_plpgsql_expr(state: _State, item: dict[str, Any], line: int, depth: int) -> None:
     query = str(item.get("query", ""))
     mode = int(item.get("parseMode", 0) or 0)
     if mode == 3 and ":=" in query:  # assignment "x := expr"
@@ -1130,9 +1018,7 @@ def _check_plpgsql_expr(
     _check_embedded_sql(state, text, line, depth, quiet_parse_errors=True)
 
 
-def _check_embedded_sql(
-    state: _State, text: str, line: int, depth: int, *, quiet_parse_errors: bool = False
-) -> None:
+def _check_embedded_sql(state: _State, text: str, line: int, depth: int, *, quiet_parse_errors: bool = False) -> None:
     try:
         statements = pglast.parse_sql(text)
     except ParseError:
@@ -1147,14 +1033,10 @@ def _check_embedded_sql(
         return
     for raw in statements:
         # Embedded statements report the line of the statement that holds them.
-        _check_statement(
-            state, raw.stmt, "\n" * (line - 1) + text, line, depth=depth + 1
-        )
+        _check_statement(state, raw.stmt, "\n" * (line - 1) + text, line, depth=depth + 1)
 
 
-def _check_alter_table(
-    state: _State, node: ast.AlterTableStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_alter_table(state: _State, node: ast.AlterTableStmt, _: Ancestors, line: int, *__: Any) -> None:
     table = _relname(node.relation)
     T = enums.AlterTableType
     for cmd in node.cmds or ():
@@ -1215,16 +1097,9 @@ def _check_alter_table(
             state.side_effects.append(f"validates constraint {cmd.name} on {table}")
 
 
-def _check_add_column(
-    state: _State, table: str, column: ast.ColumnDef, line: int
-) -> None:
-    kinds = {
-        c.contype for c in column.constraints or () if isinstance(c, ast.Constraint)
-    }
-    if (
-        enums.ConstrType.CONSTR_NOTNULL in kinds
-        and enums.ConstrType.CONSTR_DEFAULT not in kinds
-    ):
+def _check_add_column(state: _State, table: str, column: ast.ColumnDef, line: int) -> None:
+    kinds = {c.contype for c in column.constraints or () if isinstance(c, ast.Constraint)}
+    if enums.ConstrType.CONSTR_NOTNULL in kinds and enums.ConstrType.CONSTR_DEFAULT not in kinds:
         if table.split(".")[-1] in state.created_tables:
             return
         state.add(
@@ -1238,9 +1113,7 @@ def _check_add_column(
         state.side_effects.append(f"adds column {column.colname} to {table}")
 
 
-def _check_index(
-    state: _State, node: ast.IndexStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_index(state: _State, node: ast.IndexStmt, _: Ancestors, line: int, *__: Any) -> None:
     table = _relname(node.relation)
     name = node.idxname or "(unnamed)"
     if node.concurrent:
@@ -1257,28 +1130,15 @@ def _check_index(
         )
 
 
-def _check_create_table(
-    state: _State, node: ast.CreateStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_create_table(state: _State, node: ast.CreateStmt, _: Ancestors, line: int, *__: Any) -> None:
     if node.relation is not None:
         state.created_tables.add(str(node.relation.relname))
         state.side_effects.append(f"creates table {_relname(node.relation)}")
 
 
-def _check_vacuum(
-    state: _State, node: ast.VacuumStmt, _: Ancestors, line: int, *__: Any
-) -> None:
-    options = {
-        str(o.defname).lower() for o in node.options or () if isinstance(o, ast.DefElem)
-    }
-    tables = (
-        ", ".join(
-            _relname(r.relation)
-            for r in node.rels or ()
-            if isinstance(r, ast.VacuumRelation)
-        )
-        or "all"
-    )
+def _check_vacuum(state: _State, node: ast.VacuumStmt, _: Ancestors, line: int, *__: Any) -> None:
+    options = {str(o.defname).lower() for o in node.options or () if isinstance(o, ast.DefElem)}
+    tables = ", ".join(_relname(r.relation) for r in node.rels or () if isinstance(r, ast.VacuumRelation)) or "all"
     if node.is_vacuumcmd and "full" in options:
         state.add(
             "sql.vacuum_full",
@@ -1288,14 +1148,10 @@ def _check_vacuum(
             "Use plain VACUUM (ANALYZE), or pg_repack for bloat.",
         )
     else:
-        state.side_effects.append(
-            f"{'vacuums' if node.is_vacuumcmd else 'analyzes'} {tables}"
-        )
+        state.side_effects.append(f"{'vacuums' if node.is_vacuumcmd else 'analyzes'} {tables}")
 
 
-def _check_cluster(
-    state: _State, node: ast.ClusterStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_cluster(state: _State, node: ast.ClusterStmt, _: Ancestors, line: int, *__: Any) -> None:
     state.add(
         "sql.cluster",
         Severity.HIGH,
@@ -1305,12 +1161,8 @@ def _check_cluster(
     )
 
 
-def _check_reindex(
-    state: _State, node: ast.ReindexStmt, _: Ancestors, line: int, *__: Any
-) -> None:
-    params = {
-        str(p.defname).lower() for p in node.params or () if isinstance(p, ast.DefElem)
-    }
+def _check_reindex(state: _State, node: ast.ReindexStmt, _: Ancestors, line: int, *__: Any) -> None:
+    params = {str(p.defname).lower() for p in node.params or () if isinstance(p, ast.DefElem)}
     target = node.name or _relname(node.relation)
     kind = node.kind.name.removeprefix("REINDEX_OBJECT_")
     if "concurrently" in params:
@@ -1325,9 +1177,7 @@ def _check_reindex(
     )
 
 
-def _check_lock(
-    state: _State, node: ast.LockStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_lock(state: _State, node: ast.LockStmt, _: Ancestors, line: int, *__: Any) -> None:
     tables = ", ".join(_relname(r) for r in node.relations or ())
     if node.mode >= 8:
         state.add(
@@ -1347,9 +1197,7 @@ def _check_lock(
         )
 
 
-def _check_load(
-    state: _State, node: ast.LoadStmt, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_load(state: _State, node: ast.LoadStmt, _: Ancestors, line: int, *__: Any) -> None:
     state.add(
         "sql.load_library",
         Severity.CRITICAL,
@@ -1359,9 +1207,7 @@ def _check_load(
     )
 
 
-def _check_create_language(
-    state: _State, node: ast.Node, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_create_language(state: _State, node: ast.Node, _: Ancestors, line: int, *__: Any) -> None:
     state.add(
         "sql.untrusted_function_language",
         Severity.CRITICAL,
@@ -1371,9 +1217,7 @@ def _check_create_language(
     )
 
 
-def _check_foreign_server(
-    state: _State, node: ast.Node, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_foreign_server(state: _State, node: ast.Node, _: Ancestors, line: int, *__: Any) -> None:
     state.add(
         "sql.foreign_server",
         Severity.HIGH,
@@ -1383,9 +1227,7 @@ def _check_foreign_server(
     )
 
 
-def _check_rule_or_trigger(
-    state: _State, node: ast.Node, _: Ancestors, line: int, *__: Any
-) -> None:
+def _check_rule_or_trigger(state: _State, node: ast.Node, _: Ancestors, line: int, *__: Any) -> None:
     what = "rule" if isinstance(node, ast.RuleStmt) else "trigger"
     state.add(
         f"sql.create_{what}",
