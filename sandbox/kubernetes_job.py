@@ -746,6 +746,7 @@ def run_in_kubernetes(
                 peak_memory_kb=0,
                 stdout_truncated=follower.budget.truncated if follower is not None else False,
                 stderr_truncated=False,
+                isolation="kubernetes-job",
             )
 
         kind, reason = outcome

@@ -281,6 +281,7 @@ def test_success_streams_lines_while_the_job_runs_and_cleans_up(
     result = cluster.run()
 
     assert result.exit_code == 0 and not result.timed_out and result.killed_reason is None
+    assert result.isolation == "kubernetes-job" and result.peak_memory_kb == 0
     assert result.stdout == "step 1\nstep 2\nstep 3\n"
     assert [(stream, line) for stream, line, _ in cluster.output] == [
         ("stdout", "step 1"),
