@@ -340,10 +340,8 @@ def _call(operation: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
         return fn(*args, **kwargs)
     except ApiException as exc:
         raise _api_error(exc, operation) from exc
-    except (
-        OSError,
-        urllib3.exceptions.HTTPError,
-    ) as exc:  # connection refused, reset, TLS, retries exhausted
+    # Connection refused or reset, TLS failures, urllib3's retries exhausted.
+    except (OSError, urllib3.exceptions.HTTPError) as exc:
         raise KubernetesSandboxError(
             f"Kubernetes {operation} failed: cannot reach the API server: {exc}",
             retryable=True,
@@ -732,7 +730,7 @@ def run_in_kubernetes(
                 break
 
         # The Job has finished: deliver lines still in flight, then read the exit code.
-        if follower is not None and not log_ended and outcome[0] != "Killed":
+        if follower is not None and not log_ended:  # after an output-limit kill the "end" is already queued
             drain_for(config.log_drain_seconds)
 
         def result(exit_code: int, killed_reason: KilledReason | None) -> SandboxResult:
