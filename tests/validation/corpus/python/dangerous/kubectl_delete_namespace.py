@@ -1,0 +1,3 @@
+import subprocess
+
+subprocess.run(["kubectl", "delete", "namespace", "prod"], check=True)

