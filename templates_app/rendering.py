@@ -32,6 +32,7 @@ import ast
 import configparser
 import copy
 import difflib
+import functools
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -441,6 +442,24 @@ def check_template_definition(
     *, content: str, rollback: str | None, language: str, specs: Sequence[VariableSpec]
 ) -> None:
     """Refuse a template that could print a variable unquoted or out of its quotes (see module doc)."""
+    key = (content, rollback, language, tuple(specs))
+    try:
+        hash(key)
+    except TypeError:  # a default or choice that is not hashable: check without the cache
+        _check_template_definition(content=content, rollback=rollback, language=language, specs=specs)
+        return
+    _check_template_definition_cached(key)
+
+
+@functools.lru_cache(maxsize=512)
+def _check_template_definition_cached(key: tuple[str, str | None, str, tuple[VariableSpec, ...]]) -> None:
+    content, rollback, language, specs = key
+    _check_template_definition(content=content, rollback=rollback, language=language, specs=specs)
+
+
+def _check_template_definition(
+    *, content: str, rollback: str | None, language: str, specs: Sequence[VariableSpec]
+) -> None:
     if language not in LANGUAGES:
         raise TemplateDefinitionError(f"unknown script language {language!r}; expected one of {list(LANGUAGES)}")
     names = [spec.name for spec in specs]

@@ -174,7 +174,10 @@ def test_yaml_config_edit_adds_a_missing_key_under_its_parent():
     patched = apply_patch(current, render_config("/etc/app/app.yml", "database.pool_size", "40", current).script)
     import yaml
 
-    assert yaml.safe_load(patched) == {"database": {"host": "db", "pool_size": "40"}, "other": 1}  # a config_value stays a string
+    assert yaml.safe_load(patched) == {
+        "database": {"host": "db", "pool_size": "40"},
+        "other": 1,
+    }  # a config_value stays a string
 
 
 def test_ini_and_keyvalue_config_edits():

@@ -122,7 +122,7 @@ def test_bad_seed_file_is_named(tmp_path):
         "name: broken\ndescription: d\nroot_cause_category: disk_full\ntarget_systems: [linux]\n"
         "script_language: bash\nrequired_capabilities: [bash]\n"
         "template_variables: [{name: path, type: path}]\nsafety_checks: [x]\n"
-        "template_content: \"rm -rf {{ path }}\\n\"\nrollback_content: null\n"
+        'template_content: "rm -rf {{ path }}\\n"\nrollback_content: null\n'
         "rollback_unavailable_reason: none\nsample_parameters: {path: /var/cache/x}\n"
     )
     with pytest.raises(TemplateDefinitionError, match=r"broken\.yaml.*without quoting"):

@@ -163,7 +163,9 @@ RCA = {
 
 def test_resolve_from_parameters_components_and_top_level():
     specs = [
-        VariableSpec("namespace", "k8s_namespace", source="parameters.namespace | affected_components[kind=Deployment].namespace"),
+        VariableSpec(
+            "namespace", "k8s_namespace", source="parameters.namespace | affected_components[kind=Deployment].namespace"
+        ),
         VariableSpec("deployment", "k8s_name", source="affected_components[kind=Deployment].name"),
         VariableSpec("service", "k8s_name", source="service"),
         VariableSpec("container", "k8s_label"),
