@@ -5,9 +5,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -87,17 +89,21 @@ def test_lexical_vectors_are_unit_length_and_deterministic(
 def test_lexical_vectors_are_stable_across_processes() -> None:
     # Python's hash() is salted per process; the embedder must not depend on it, or vectors
     # stored yesterday would not match queries made today.
+    repo_root = Path(__file__).resolve().parents[2]
     code = "from remediation.llm.embeddings import LexicalEmbedder; print(LexicalEmbedder().embed('disk full on app-7')[:5])"
-    outputs = {
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        ).stdout
-        for _ in range(2)
-    }
+    outputs = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(repo_root)}
+        run = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
+        outputs.add(run.stdout.strip())
     assert len(outputs) == 1
-    assert (
-        str(LexicalEmbedder().embed("disk full on app-7")[:5]) == outputs.pop().strip()
-    )
+    assert str(LexicalEmbedder().embed("disk full on app-7")[:5]) == outputs.pop()
 
 
 def test_lexical_similar_incident_ranks_above_dissimilar_ones(
