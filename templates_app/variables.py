@@ -143,9 +143,7 @@ _RE = {
     VariableType.K8S_NAME: re.compile(rf"{_DNS_LABEL}(?:\.{_DNS_LABEL})*"),
     VariableType.K8S_LABEL: re.compile(_DNS_LABEL),
     VariableType.K8S_NAMESPACE: re.compile(_DNS_LABEL),
-    VariableType.QUANTITY: re.compile(
-        r"(?:[0-9]{1,12})(?:\.[0-9]{1,6})?(?:m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?"
-    ),
+    VariableType.QUANTITY: re.compile(r"(?:[0-9]{1,12})(?:\.[0-9]{1,6})?(?:m|k|Ki|Mi|Gi|Ti|Pi|Ei|M|G|T|P|E)?"),
     VariableType.DURATION: re.compile(r"(?:[0-9]{1,9}(?:ms|s|m|h|d)){1,4}"),
     VariableType.SQL_IDENTIFIER: re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}"),
     VariableType.SYSTEMD_UNIT: re.compile(
@@ -157,9 +155,7 @@ _RE = {
         r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
         r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?"
     ),
-    VariableType.SETTING_KEY: re.compile(
-        r"[A-Za-z_][A-Za-z0-9_-]{0,63}(?:\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}"
-    ),
+    VariableType.SETTING_KEY: re.compile(r"[A-Za-z_][A-Za-z0-9_-]{0,63}(?:\.[A-Za-z_][A-Za-z0-9_-]{0,63}){0,7}"),
     VariableType.CONFIG_VALUE: re.compile(
         r"[A-Za-z0-9._:/@+=,%*-](?:[A-Za-z0-9 ._:/@+=,%*-]{0,254}[A-Za-z0-9._:/@+=,%*-])?"
     ),
@@ -215,54 +211,34 @@ class VariableSpec:
     allow_system_paths: bool = False
 
     def __post_init__(self) -> None:
-        if not isinstance(self.name, str) or not re.fullmatch(
-            r"[a-z_][a-z0-9_]{0,62}", self.name
-        ):
-            raise TemplateDefinitionError(
-                f"variable name {self.name!r} must be a lower-case identifier"
-            )
+        if not isinstance(self.name, str) or not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", self.name):
+            raise TemplateDefinitionError(f"variable name {self.name!r} must be a lower-case identifier")
         try:
             object.__setattr__(self, "type", VariableType(self.type))
         except ValueError:
-            raise TemplateDefinitionError(
-                f"variable {self.name!r}: unknown type {self.type!r}"
-            ) from None
+            raise TemplateDefinitionError(f"variable {self.name!r}: unknown type {self.type!r}") from None
         if self.choices is not None:
             object.__setattr__(self, "choices", tuple(self.choices))
         if self.type is VariableType.ENUM and not self.choices:
-            raise TemplateDefinitionError(
-                f"variable {self.name!r}: an enum needs a non-empty 'choices' list"
-            )
+            raise TemplateDefinitionError(f"variable {self.name!r}: an enum needs a non-empty 'choices' list")
         if self.pattern is not None:
             try:
                 re.compile(self.pattern)
             except re.error as exc:
-                raise TemplateDefinitionError(
-                    f"variable {self.name!r}: bad pattern: {exc}"
-                ) from None
-        if (
-            self.minimum is not None
-            and self.maximum is not None
-            and self.minimum > self.maximum
-        ):
-            raise TemplateDefinitionError(
-                f"variable {self.name!r}: minimum is greater than maximum"
-            )
+                raise TemplateDefinitionError(f"variable {self.name!r}: bad pattern: {exc}") from None
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise TemplateDefinitionError(f"variable {self.name!r}: minimum is greater than maximum")
         if self.source is not None:
             for alternative in _split_sources(self.source):
                 try:
                     _parse_source(alternative)
                 except ValueError as exc:
-                    raise TemplateDefinitionError(
-                        f"variable {self.name!r}: {exc}"
-                    ) from None
+                    raise TemplateDefinitionError(f"variable {self.name!r}: {exc}") from None
         if self.default is not None:
             try:
                 coerce_value(self, self.default)
             except VariableError as exc:
-                raise TemplateDefinitionError(
-                    f"variable {self.name!r}: default is invalid: {exc.reason}"
-                ) from None
+                raise TemplateDefinitionError(f"variable {self.name!r}: default is invalid: {exc.reason}") from None
 
     @property
     def variable_type(self) -> VariableType:
@@ -270,9 +246,7 @@ class VariableSpec:
 
     @property
     def sources(self) -> list[str]:
-        return (
-            _split_sources(self.source) if self.source else [f"parameters.{self.name}"]
-        )
+        return _split_sources(self.source) if self.source else [f"parameters.{self.name}"]
 
     _FIELDS = (
         "name",
@@ -291,36 +265,22 @@ class VariableSpec:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> VariableSpec:
         if not isinstance(data, Mapping):
-            raise TemplateDefinitionError(
-                f"a variable declaration must be a mapping, not {type(data).__name__}"
-            )
+            raise TemplateDefinitionError(f"a variable declaration must be a mapping, not {type(data).__name__}")
         aliases = {"min": "minimum", "max": "maximum"}
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
             key = aliases.get(key, key)
             if key not in cls._FIELDS:
-                raise TemplateDefinitionError(
-                    f"variable {data.get('name')!r}: unknown field {key!r}"
-                )
+                raise TemplateDefinitionError(f"variable {data.get('name')!r}: unknown field {key!r}")
             kwargs[key] = value
         for needed in ("name", "type"):
             if needed not in kwargs:
-                raise TemplateDefinitionError(
-                    f"variable declaration {dict(data)!r} lacks {needed!r}"
-                )
-        if (
-            "choices" in kwargs
-            and kwargs["choices"] is not None
-            and not isinstance(kwargs["choices"], list | tuple)
-        ):
-            raise TemplateDefinitionError(
-                f"variable {kwargs['name']!r}: choices must be a list"
-            )
+                raise TemplateDefinitionError(f"variable declaration {dict(data)!r} lacks {needed!r}")
+        if "choices" in kwargs and kwargs["choices"] is not None and not isinstance(kwargs["choices"], list | tuple):
+            raise TemplateDefinitionError(f"variable {kwargs['name']!r}: choices must be a list")
         for bool_field in ("required", "allow_system_paths"):
             if bool_field in kwargs and not isinstance(kwargs[bool_field], bool):
-                raise TemplateDefinitionError(
-                    f"variable {kwargs['name']!r}: {bool_field} must be true or false"
-                )
+                raise TemplateDefinitionError(f"variable {kwargs['name']!r}: {bool_field} must be true or false")
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
@@ -345,9 +305,7 @@ class VariableSpec:
 # --- value checks -------------------------------------------------------------------------------
 
 
-def _text(
-    spec: VariableSpec, raw: object, *, max_length: int = MAX_STRING_LENGTH
-) -> str:
+def _text(spec: VariableSpec, raw: object, *, max_length: int = MAX_STRING_LENGTH) -> str:
     """The raw value as clean, printable, bounded text, or a VariableError."""
     if isinstance(raw, bool) or not isinstance(raw, str | int | float):
         raise VariableError(spec.name, f"expected text, got {type(raw).__name__}")
@@ -443,9 +401,7 @@ def _path(spec: VariableSpec, raw: object) -> str:
             f"{text!r} is not a normalised path (no '//' and no trailing '/')",
         )
     if not _PATH_CHARS.fullmatch(text):
-        raise VariableError(
-            spec.name, "may only contain letters, digits and . _ - @ + = , : /"
-        )
+        raise VariableError(spec.name, "may only contain letters, digits and . _ - @ + = , : /")
     if any(segment.startswith("-") for segment in segments):
         raise VariableError(spec.name, "a path segment must not start with '-'")
     if text in SYSTEM_DIRECTORIES and not spec.allow_system_paths:
@@ -459,9 +415,7 @@ def _path(spec: VariableSpec, raw: object) -> str:
 def _hostname(spec: VariableSpec, raw: object) -> str:
     text = _text(spec, raw, max_length=253).lower()
     labels = text.rstrip(".").split(".")
-    if not all(
-        re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", label) for label in labels
-    ):
+    if not all(re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", label) for label in labels):
         raise VariableError(spec.name, f"{text!r} is not a valid hostname")
     return text.rstrip(".")
 
@@ -542,37 +496,27 @@ def coerce_value(spec: VariableSpec, raw: object) -> str | int | float | bool:
     elif kind is VariableType.LOG_LEVEL:
         value = _text(spec, raw, max_length=16)
         if value.upper() not in LOG_LEVELS:
-            raise VariableError(
-                spec.name, f"{value!r} is not a log level ({', '.join(LOG_LEVELS)})"
-            )
+            raise VariableError(spec.name, f"{value!r} is not a log level ({', '.join(LOG_LEVELS)})")
     elif kind is VariableType.ENUM:
         assert spec.choices is not None
         if isinstance(raw, bool) or not isinstance(raw, str | int | float):
-            raise VariableError(
-                spec.name, f"{_shown(raw)} is not one of the allowed choices"
-            )
+            raise VariableError(spec.name, f"{_shown(raw)} is not one of the allowed choices")
         matches = [choice for choice in spec.choices if str(choice) == str(raw)]
         if not matches:
-            raise VariableError(
-                spec.name, f"{_shown(raw)} is not one of {list(spec.choices)}"
-            )
+            raise VariableError(spec.name, f"{_shown(raw)} is not one of {list(spec.choices)}")
         value = matches[0]  # type: ignore[assignment]
     elif kind is VariableType.CONFIG_TEXT:
         if not isinstance(raw, str):
             raise VariableError(spec.name, "must be the configuration file's text")
         if len(raw.encode("utf-8", "surrogatepass")) > MAX_CONFIG_TEXT_BYTES:
-            raise VariableError(
-                spec.name, f"is larger than {MAX_CONFIG_TEXT_BYTES} bytes"
-            )
+            raise VariableError(spec.name, f"is larger than {MAX_CONFIG_TEXT_BYTES} bytes")
         if "\x00" in raw or "\r" in raw:
             raise VariableError(spec.name, "contains NUL or carriage-return characters")
         value = raw
     else:
         text = _text(
             spec,
-            str(raw)
-            if isinstance(raw, int | float) and not isinstance(raw, bool)
-            else raw,
+            str(raw) if isinstance(raw, int | float) and not isinstance(raw, bool) else raw,
         )
         labels = {
             VariableType.IDENTIFIER: "identifier",
@@ -594,9 +538,7 @@ def coerce_value(spec: VariableSpec, raw: object) -> str | int | float | bool:
         if kind is VariableType.SYSTEMD_UNIT and value.startswith("-"):
             raise VariableError(spec.name, "must not start with '-'")
     if spec.pattern is not None and not re.fullmatch(spec.pattern, str(value)):
-        raise VariableError(
-            spec.name, f"{_shown(value)} does not match the pattern {spec.pattern!r}"
-        )
+        raise VariableError(spec.name, f"{_shown(value)} does not match the pattern {spec.pattern!r}")
     return value
 
 
@@ -616,9 +558,7 @@ def _parse_source(source: str) -> list[re.Match[str]]:
     for piece in source.split("."):
         match = _SEGMENT.fullmatch(piece)
         if match is None:
-            raise ValueError(
-                f"bad source {source!r} (expected e.g. 'parameters.namespace')"
-            )
+            raise ValueError(f"bad source {source!r} (expected e.g. 'parameters.namespace')")
         segments.append(match)
     return segments
 
@@ -642,8 +582,7 @@ def lookup_source(rca: Mapping[str, Any], source: str) -> tuple[bool, object]:
                 wanted = [
                     item
                     for item in current
-                    if isinstance(item, Mapping)
-                    and str(item.get(segment["fkey"])) == segment["fval"]
+                    if isinstance(item, Mapping) and str(item.get(segment["fkey"])) == segment["fval"]
                 ]
                 if not wanted:
                     return False, None
@@ -672,9 +611,7 @@ class ResolvedVariables:
         return not self.missing and not self.errors
 
 
-def resolve_variables(
-    specs: Sequence[VariableSpec], rca: Mapping[str, Any]
-) -> ResolvedVariables:
+def resolve_variables(specs: Sequence[VariableSpec], rca: Mapping[str, Any]) -> ResolvedVariables:
     """Fill each declared variable from the RCA (first matching source), validating every value.
 
     An invalid RCA value is reported in ``errors`` and does NOT fall back to the default: a value
