@@ -65,7 +65,7 @@ _SECRET_KEY = r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|api_?key
 _SECRET_KEY += r"token|requirepass|masterauth|credentials?)[A-Za-z0-9_.-]*"
 #: key = "quoted literal" (any language) or key: literal / KEY=literal (config, YAML, shell).
 _ASSIGNMENT = re.compile(
-    rf"(?P<key>{_SECRET_KEY})[\"']?\s*(?:[:=]|\s(?=[\"']))\s*(?:(?P<q>[\"'])(?P<quoted>[^\"'\n]*)(?P=q)|"
+    rf"(?P<key>{_SECRET_KEY})[\"']?\s*(?:[:=]|\s(?=[\"'])|(?<=requirepass)\s|(?<=masterauth)\s)\s*(?:(?P<q>[\"'])(?P<quoted>[^\"'\n]*)(?P=q)|"
     rf"(?P<bare>[^\s\"',;&|)}}\]]+))",
     re.IGNORECASE,
 )
