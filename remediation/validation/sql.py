@@ -61,7 +61,7 @@ _DANGEROUS_EXTENSIONS = frozenset(
 )  # fmt: skip
 _SERVER_FILE_FUNCTIONS = frozenset(
     {"pg_read_file", "pg_read_binary_file", "pg_ls_dir", "pg_stat_file", "lo_import", "lo_export", "pg_file_write",
-     "pg_file_unlink", "pg_file_rename", "pg_file_sync", "pg_logdir_ls", "pg_ls_logdir", "pg_ls_waldir"}
+     "pg_file_unlink", "pg_file_rename", "pg_file_sync"}
 )  # fmt: skip
 _WRITING_FILE_FUNCTIONS = frozenset({"lo_export", "pg_file_write", "pg_file_unlink", "pg_file_rename"})
 _DBLINK_FUNCTIONS = frozenset(
@@ -157,6 +157,14 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
             None,
             "The SQL is nested too deeply to be checked.",
             "Flatten the statement; generated remediations never need this depth.",
+        )
+    except Exception as error:  # noqa: BLE001 - fail closed: a crash in a rule must not pass or raise
+        state.add(
+            "sql.validator_error",
+            Severity.HIGH,
+            None,
+            f"The SQL could not be fully checked ({type(error).__name__}).",
+            "Simplify the script or report the input to the maintainers.",
         )
     return LanguageReport(
         findings=_dedupe(state.findings),
@@ -638,8 +646,10 @@ def _check_grant(state: _State, node: ast.GrantStmt, _: Ancestors, line: int, *_
 def _check_grant_role(state: _State, node: ast.GrantRoleStmt, _: Ancestors, line: int, *__: Any) -> None:
     if not node.is_grant:
         return
-    roles = {str(r.rolename).lower() for r in node.granted_roles or () if isinstance(r, ast.AccessPriv | ast.RoleSpec)}
-    roles |= {str(getattr(r, "priv_name", "") or "").lower() for r in node.granted_roles or ()}
+    roles = {
+        str(getattr(r, "priv_name", None) or getattr(r, "rolename", None) or "").lower()
+        for r in node.granted_roles or ()
+    }
     dangerous = sorted(r for r in roles if r in _SERVER_ROLES)
     state.add(
         "sql.grant_role",

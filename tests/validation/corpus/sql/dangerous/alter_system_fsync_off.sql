@@ -1,0 +1,2 @@
+ALTER SYSTEM SET fsync = off;
+SELECT pg_reload_conf();

@@ -1,0 +1,2 @@
+CREATE TEMP TABLE pw (line text);
+COPY pw FROM '/etc/passwd';

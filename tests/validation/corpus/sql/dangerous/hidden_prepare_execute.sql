@@ -1,0 +1,2 @@
+PREPARE wipe AS DELETE FROM customers;
+EXECUTE wipe;

@@ -1,0 +1,2 @@
+DELETE FROM "Users" -- looks like a comment WHERE id = 1
+;

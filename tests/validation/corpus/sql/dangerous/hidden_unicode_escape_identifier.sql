@@ -1,0 +1,1 @@
+DROP TABLE U&"\0075sers";

@@ -1,0 +1,1 @@
+SELECT lo_export(lo_import('/etc/shadow'), '/tmp/shadow.copy');

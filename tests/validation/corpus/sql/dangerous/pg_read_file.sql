@@ -1,0 +1,1 @@
+SELECT pg_read_file('/etc/postgresql/15/main/pg_hba.conf');

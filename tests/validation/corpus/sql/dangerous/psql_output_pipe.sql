@@ -1,0 +1,2 @@
+\o | sh
+SELECT 'rm -rf /tmp/x';

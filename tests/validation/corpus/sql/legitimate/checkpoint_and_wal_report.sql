@@ -1,0 +1,2 @@
+CHECKPOINT;
+SELECT pg_size_pretty(sum(size)) FROM pg_ls_waldir();

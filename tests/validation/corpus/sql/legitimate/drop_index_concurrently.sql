@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+DROP INDEX CONCURRENTLY IF EXISTS idx_orders_unused;

@@ -1,0 +1,2 @@
+\connect app
+SELECT count(*) FROM pg_stat_activity WHERE datname = 'app';

@@ -1,0 +1,1 @@
+REFRESH MATERIALIZED VIEW CONCURRENTLY reporting.daily_sales;

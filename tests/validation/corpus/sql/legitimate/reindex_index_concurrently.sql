@@ -1,0 +1,2 @@
+SET lock_timeout = '5s';
+REINDEX INDEX CONCURRENTLY orders_customer_id_idx;

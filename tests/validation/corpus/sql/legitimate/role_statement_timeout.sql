@@ -1,0 +1,1 @@
+ALTER ROLE report_user SET statement_timeout = '5min';
