@@ -725,7 +725,7 @@ class _Analyzer(ast.NodeVisitor):
         target: ast.AST | None = None
         mode_node: ast.AST | None = None
         if name in {"os.chmod", "os.lchmod"}:
-            target, mode_node = (node.args + [None, None])[:2]  # type: ignore[list-item]
+            target, mode_node = [*node.args, None, None][:2]
             mode_node = mode_node or _keyword(node, "mode")
         elif name in {"os.chown", "os.lchown", "shutil.chown"}:
             target = node.args[0] if node.args else None

@@ -35,7 +35,7 @@ def bash_findings(command_line: str, context: ValidationContext, line: int) -> l
         result = validate_script(command_line, language="bash", context=context)
     except (ImportError, AttributeError):
         return []
-    except Exception:  # noqa: BLE001 - a broken sibling validator must not take the Python verdict down
+    except Exception:  # a broken sibling validator must not take the Python verdict down
         return []
     out = []
     for finding in result.findings:
@@ -184,8 +184,7 @@ def fallback_verdict(argv: Sequence[str]) -> CommandVerdict | None:
     if command == "redis-cli" and {t.lower() for t in targets} & {"flushall", "flushdb"}:
         return CommandVerdict(Severity.CRITICAL, "redis FLUSHALL/FLUSHDB deletes every key")
     if command == "git" and (
-        targets[:1] == ["clean"]
-        and "f" in flags
+        (targets[:1] == ["clean"] and "f" in flags)
         or targets[:2] == ["reset", "--hard"]
         or "--hard" in args
         or (targets[:1] == ["push"] and flags & {"f", "--force"})
@@ -193,7 +192,7 @@ def fallback_verdict(argv: Sequence[str]) -> CommandVerdict | None:
         return CommandVerdict(Severity.HIGH, "git command that discards work or rewrites remote history")
     if command in {"passwd", "usermod", "visudo", "chpasswd"}:
         return CommandVerdict(Severity.HIGH, f"{command} changes accounts or privileges")
-    if command == "find" and "-delete" in args or (command == "find" and "-exec" in args and "rm" in args):
+    if (command == "find" and "-delete" in args) or (command == "find" and "-exec" in args and "rm" in args):
         root = targets[0] if targets else "."
         if _dangerous_path(root):
             return CommandVerdict(Severity.CRITICAL, "find -delete from a system or root path")

@@ -109,7 +109,7 @@ class Resolver:
         """Qualified name when ``expr`` is a module/function reference (``f = os.system``, ``o = __import__('os')``)."""
         if isinstance(expr, ast.Name | ast.Attribute | ast.Subscript):
             name = self.qualname(expr)
-            if name and "." in name or name in {"os", "subprocess", "shutil", "builtins", "eval", "exec", "pty"}:
+            if (name and "." in name) or name in {"os", "subprocess", "shutil", "builtins", "eval", "exec", "pty"}:
                 return name
             return None
         if isinstance(expr, ast.Call):
@@ -336,7 +336,7 @@ class Resolver:
             if isinstance(sub, ast.Call):
                 name = self.qualname(sub.func) or ""
                 attr = sub.func.attr if isinstance(sub.func, ast.Attribute) else ""
-                if name in DECODERS or attr in {"decode", "decompress", "fromhex", "b64decode"} and name != "":
+                if name in DECODERS or (attr in {"decode", "decompress", "fromhex", "b64decode"} and name != ""):
                     return True
                 if attr == "decode" or name.endswith(".decode"):
                     return True

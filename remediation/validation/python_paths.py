@@ -36,7 +36,7 @@ SYSTEM_TREES = (
 )
 #: Directories that are fine to work under but never to remove as a whole.
 TOP_LEVEL = frozenset(
-    {"/", "/home", "/var", "/var/lib", "/var/log", "/opt", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/run",
+    {"/", "/home", "/var", "/var/lib", "/var/log", "/opt", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/run",  # noqa: S108
      "/var/cache", "/data", "/var/spool", "/var/www", "/snap", "/nix"}
 )  # fmt: skip
 #: Files whose modification grants access or persistence (written to = critical).
@@ -94,16 +94,14 @@ def normalise(path: str) -> str:
 def is_root_like(path: str) -> bool:
     """``/``, ``~``, ``/home``, ``/*``, an empty or one-level path: deleting it is a wipe."""
     stripped = path.strip()
-    if (
-        stripped in {"", ".", "..", "*", "/*", "~", "~/", "~/*", "$HOME"}
-        or stripped.startswith("~")
-        and "/" not in stripped.strip("/~")
+    if stripped in {"", ".", "..", "*", "/*", "~", "~/", "~/*", "$HOME"} or (
+        stripped.startswith("~") and "/" not in stripped.strip("/~")
     ):
         return True
     if stripped.startswith(".."):
         return True
     norm = normalise(stripped.rstrip("*").rstrip("/") or "/")
-    return norm in TOP_LEVEL or (norm.startswith("/") and norm.count("/") == 1 and norm not in {"/tmp"})
+    return norm in TOP_LEVEL or (norm.startswith("/") and norm.count("/") == 1)
 
 
 def is_system_path(path: str) -> bool:

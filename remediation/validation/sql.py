@@ -158,7 +158,7 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
             "The SQL is nested too deeply to be checked.",
             "Flatten the statement; generated remediations never need this depth.",
         )
-    except Exception as error:  # noqa: BLE001 - fail closed: a crash in a rule must not pass or raise
+    except Exception as error:  # fail closed: a crash in a rule must not pass or raise
         state.add(
             "sql.validator_error",
             Severity.HIGH,
@@ -186,7 +186,7 @@ def _validate_into(state: _State, text: str) -> None:
     try:
         statements = pglast.parse_sql(scan.sql)
     except ParseError as error:
-        message, location = (error.args + (None,))[:2] if error.args else ("syntax error", None)
+        message, location = (*error.args, None)[:2] if error.args else ("syntax error", None)
         line = _line_at(scan.sql, location) if isinstance(location, int) else None
         state.add(
             "syntax.sql",
@@ -197,7 +197,8 @@ def _validate_into(state: _State, text: str) -> None:
         )
         return
     for raw in statements:
-        _check_statement(state, raw.stmt, scan.sql, _line_at(scan.sql, raw.stmt_location), depth=0)
+        if raw.stmt is not None:
+            _check_statement(state, raw.stmt, scan.sql, _line_at(scan.sql, raw.stmt_location), depth=0)
     if state.ddl_line is not None and not state.lock_timeout_set:
         state.add(
             "sql.ddl_without_lock_timeout",
@@ -218,7 +219,7 @@ def validate_embedded(text: str, context: ValidationContext) -> LanguageReport:
 
 
 def _children(node: ast.Node) -> Iterator[ast.Node]:
-    for name in type(node).__slots__:
+    for name in getattr(type(node), "__slots__", ()):
         value = getattr(node, name, None)
         yield from _nodes_in(value)
 
@@ -313,7 +314,7 @@ def _const_value(node: Any) -> Any:
         if isinstance(val, ast.Integer):
             return val.ival
         if isinstance(val, ast.Float):
-            return float(val.fval)
+            return float(val.fval or 0)
         if isinstance(val, ast.String):
             return val.sval
         if isinstance(val, ast.Boolean):
@@ -434,7 +435,7 @@ def _check_drop(state: _State, node: ast.DropStmt, _: Ancestors, line: int, sql:
             "sql.drop_object",
             Severity.HIGH if not cascade else Severity.CRITICAL,
             line,
-            f"DROP {kind.name.removeprefix('OBJECT_')} {names}{' CASCADE' if cascade else ''} removes a database object.",
+            f"DROP {kind.name.removeprefix('OBJECT_') if kind else '?'} {names}{' CASCADE' if cascade else ''} removes a database object.",
             "A remediation should not drop objects; if needed, ship it as a reviewed migration.",
         )
 
@@ -1043,7 +1044,8 @@ def _check_embedded_sql(state: _State, text: str, line: int, depth: int, *, quie
         return
     for raw in statements:
         # Embedded statements report the line of the statement that holds them.
-        _check_statement(state, raw.stmt, "\n" * (line - 1) + text, line, depth=depth + 1)
+        if raw.stmt is not None:
+            _check_statement(state, raw.stmt, "\n" * (line - 1) + text, line, depth=depth + 1)
 
 
 def _check_alter_table(state: _State, node: ast.AlterTableStmt, _: Ancestors, line: int, *__: Any) -> None:
@@ -1174,7 +1176,7 @@ def _check_cluster(state: _State, node: ast.ClusterStmt, _: Ancestors, line: int
 def _check_reindex(state: _State, node: ast.ReindexStmt, _: Ancestors, line: int, *__: Any) -> None:
     params = {str(p.defname).lower() for p in node.params or () if isinstance(p, ast.DefElem)}
     target = node.name or _relname(node.relation)
-    kind = node.kind.name.removeprefix("REINDEX_OBJECT_")
+    kind = node.kind.name.removeprefix("REINDEX_OBJECT_") if node.kind is not None else "?"
     if "concurrently" in params:
         state.side_effects.append(f"rebuilds {kind.lower()} {target} (CONCURRENTLY)")
         return
@@ -1189,7 +1191,8 @@ def _check_reindex(state: _State, node: ast.ReindexStmt, _: Ancestors, line: int
 
 def _check_lock(state: _State, node: ast.LockStmt, _: Ancestors, line: int, *__: Any) -> None:
     tables = ", ".join(_relname(r) for r in node.relations or ())
-    if node.mode >= 8:
+    mode = node.mode or 0
+    if mode >= 8:
         state.add(
             "sql.lock_access_exclusive",
             Severity.HIGH,
@@ -1197,7 +1200,7 @@ def _check_lock(state: _State, node: ast.LockStmt, _: Ancestors, line: int, *__:
             f"LOCK TABLE {tables} IN ACCESS EXCLUSIVE MODE blocks every reader and writer.",
             "Use a weaker lock mode, or none, and a lock_timeout.",
         )
-    elif node.mode >= 6:
+    elif mode >= 6:
         state.add(
             "sql.lock_exclusive",
             Severity.MEDIUM,

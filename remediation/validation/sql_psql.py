@@ -22,14 +22,10 @@ _HARMLESS = frozenset(
      "getresults", "sendpipeline", "parse", "bind_named", "close_prepared", "H", "html"}
 )  # fmt: skip
 #: Meta-commands that send the query buffer, i.e. end the statement before them.
-_TERMINATORS = frozenset(
-    {"g", "gx", "gexec", "gset", "gdesc", "crosstabview", "sendpipeline"}
-)
+_TERMINATORS = frozenset({"g", "gx", "gexec", "gset", "gdesc", "crosstabview", "sendpipeline"})
 _META = re.compile(r"\\([A-Za-z!?]+|!)")
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z_0-9\x80-\uffff]*)?\$")
-_VARIABLE = re.compile(
-    r":(?:'([A-Za-z_][A-Za-z_0-9]*)'|\"([A-Za-z_][A-Za-z_0-9]*)\"|([A-Za-z_][A-Za-z_0-9]*))"
-)
+_VARIABLE = re.compile(r":(?:'([A-Za-z_][A-Za-z_0-9]*)'|\"([A-Za-z_][A-Za-z_0-9]*)\"|([A-Za-z_][A-Za-z_0-9]*))")
 
 
 @dataclass(slots=True)
@@ -51,30 +47,17 @@ def strip_meta_commands(text: str, context: ValidationContext) -> MetaScan:
         if ch == "\\":
             end = _meta_end(text, i)
             command_text = text[i:end]
-            terminator = _classify(
-                command_text, _line_at(text, i), context, scan, variables
-            )
-            out.append(
-                (";" if terminator else "") + " " * max(len(command_text) - 1, 0)
-            )
+            terminator = _classify(command_text, _line_at(text, i), context, scan, variables)
+            out.append((";" if terminator else "") + " " * max(len(command_text) - 1, 0))
             i = end
             continue
-        if (
-            ch == ":"
-            and variables
-            and not text.startswith("::", i)
-            and (i == 0 or text[i - 1] != ":")
-        ):
+        if ch == ":" and variables and not text.startswith("::", i) and (i == 0 or text[i - 1] != ":"):
             match = _VARIABLE.match(text, i)
             name = next((g for g in match.groups() if g), "") if match else ""
             if match and name in variables:
                 value = variables[name]
                 quoted = match.group(1) is not None
-                out.append(
-                    "'" + value.replace("'", "''") + "'"
-                    if quoted
-                    else value.replace("\n", " ")
-                )
+                out.append("'" + value.replace("'", "''") + "'" if quoted else value.replace("\n", " "))
                 i = match.end()
                 continue
         end = _skip_literal(text, i)
@@ -113,11 +96,7 @@ def _skip_literal(text: str, i: int) -> int:
                 j += 1
         return j
     if ch == "'":
-        escapes = (
-            i > 0
-            and text[i - 1] in "eE"
-            and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
-        )
+        escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
         j = i + 1
         while j < len(text):
             if escapes and text[j] == "\\":
@@ -283,9 +262,7 @@ def _classify(
     return False
 
 
-def _check_connect(
-    args: str, line: int, context: ValidationContext, scan: MetaScan
-) -> None:
+def _check_connect(args: str, line: int, context: ValidationContext, scan: MetaScan) -> None:
     first = args.split()[0] if args.split() else ""
     database = first
     for word in args.split():
@@ -296,12 +273,7 @@ def _check_connect(
     database = database.strip("'\"")
     if database and database != "-":
         scan.side_effects.append(f"connects to database {database}")
-    if (
-        context.allowed_databases
-        and database
-        and database != "-"
-        and database not in context.allowed_databases
-    ):
+    if context.allowed_databases and database and database != "-" and database not in context.allowed_databases:
         _add(
             scan,
             "sql.scope_database",
@@ -327,9 +299,5 @@ _HINTS = {
 }
 
 
-def _add(
-    scan: MetaScan, rule_id: str, severity: Severity, line: int, message: str
-) -> None:
-    scan.findings.append(
-        Finding(rule_id, severity, message, line, _HINTS.get(rule_id, ""))
-    )
+def _add(scan: MetaScan, rule_id: str, severity: Severity, line: int, message: str) -> None:
+    scan.findings.append(Finding(rule_id, severity, message, line, _HINTS.get(rule_id, "")))
