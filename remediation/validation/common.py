@@ -61,7 +61,7 @@ _SECRET_PATTERNS: tuple[_SecretPattern, ...] = (
     ),
 )
 
-_SECRET_KEY = r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|api_?key|apikey|access_?key|private_?key|"
+_SECRET_KEY = r"[A-Za-z0-9_.-]*(?:password|passwd|passphrase|pwd|secret|api_?key|apikey|access_?key|private_?key|"  # noqa: S105 - key names, not a password
 _SECRET_KEY += r"token|requirepass|masterauth|credentials?)[A-Za-z0-9_.-]*"
 #: key = "quoted literal" (any language) or key: literal / KEY=literal (config, YAML, shell).
 _ASSIGNMENT = re.compile(
@@ -177,7 +177,7 @@ def _is_metadata(host: str) -> bool:
 
 def _is_local(host: str) -> bool:
     host = host.lower().strip("[]").rstrip(".")
-    if host in {"localhost", "kubernetes", "kubernetes.default", "0.0.0.0", "::"}:
+    if host in {"localhost", "kubernetes", "kubernetes.default", "0.0.0.0", "::"}:  # noqa: S104 - matching, not binding
         return True
     try:
         address = ipaddress.ip_address(host)

@@ -74,7 +74,7 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
         )
         return report
     files = list(patch)
-    if not files or not any(len(patched) for patched in files) and not findings:
+    if not files or (not any(len(patched) for patched in files) and not findings):
         findings.append(
             Finding(
                 "patch.parse_error",

@@ -473,7 +473,7 @@ def removal_findings(removed: list[ConfigLine], added: list[ConfigLine], config_
 
 
 _PG_HBA_CONNECTION_TYPES = {"host", "hostssl", "hostnossl", "hostgssenc", "hostnogssenc"}
-_WORLD = {"0.0.0.0/0", "::/0", "all", "*", "0.0.0.0"}
+_WORLD = {"0.0.0.0/0", "::/0", "all", "*", "0.0.0.0"}  # noqa: S104 - matching, not binding
 
 
 def pg_hba_findings(lines: list[ConfigLine]) -> list[Finding]:
@@ -501,7 +501,7 @@ def pg_hba_findings(lines: list[ConfigLine]) -> list[Finding]:
         if connection not in _PG_HBA_CONNECTION_TYPES or len(fields) < 5:
             continue
         address = fields[3].lower()
-        world = address in _WORLD or (address == "0.0.0.0" and len(fields) > 5 and fields[4] == "0.0.0.0")
+        world = address in _WORLD or (address == "0.0.0.0" and len(fields) > 5 and fields[4] == "0.0.0.0")  # noqa: S104
         method_index = 5 if re.fullmatch(r"\d+\.\d+\.\d+\.\d+", address) and len(fields) > 5 else 4
         method = fields[method_index].lower()
         loopback = address.startswith(("127.", "::1", "localhost"))
