@@ -57,7 +57,8 @@ def test_seed_renders_with_its_sample_parameters(seed):
     assert resolved.ok, (resolved.missing, resolved.errors)
     rendered = render(seed, resolved.values)
     assert rendered.script.strip()
-    assert "{{" not in rendered.script and "{%" not in rendered.script
+    assert "{{" not in rendered.script
+    assert "{%" not in rendered.script
     assert (rendered.rollback is None) == (seed.rollback_content is None)
     if seed.script_language == "bash":
         assert "set -euo pipefail" in rendered.script

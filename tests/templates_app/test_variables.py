@@ -179,7 +179,8 @@ def test_resolve_from_parameters_components_and_top_level():
         "container": "resizer",
         "memory_limit": "1Gi",
     }
-    assert resolved.ok and resolved.completeness == 1.0
+    assert resolved.ok
+    assert resolved.completeness == 1.0
     assert resolved.sources["namespace"] == "affected_components[kind=Deployment].namespace"
 
 
