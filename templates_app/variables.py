@@ -101,7 +101,7 @@ SYSTEM_DIRECTORIES: frozenset[str] = frozenset(
         "/snap",
         "/srv",
         "/sys",
-        "/tmp",  # noqa: S108 - a refused value, not a temp file we use
+        "/tmp",
         "/usr",
         "/usr/bin",
         "/usr/lib",
@@ -114,7 +114,7 @@ SYSTEM_DIRECTORIES: frozenset[str] = frozenset(
         "/var/log",
         "/var/run",
         "/var/spool",
-        "/var/tmp",  # noqa: S108 - a refused value, not a temp file we use
+        "/var/tmp",
         "/etc/nginx",
         "/etc/systemd",
         "/etc/ssl",
