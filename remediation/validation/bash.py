@@ -31,7 +31,7 @@ from tree_sitter import Node, Parser
 
 from remediation.validation.bash_rules import RULES, CommandRules
 from remediation.validation.bash_walk import Command, Walker
-from remediation.validation.bash_words import Word
+from remediation.validation.bash_words import Value, Word
 from remediation.validation.types import Finding, LanguageReport, Limit, Severity, ValidationContext
 
 #: Trees deeper than this are refused instead of walked (10k nested ``$(`` must not recurse).
@@ -108,6 +108,9 @@ class _Analysis:
     side_effects: list[str] = field(default_factory=list)
     downloads: set[str] = field(default_factory=set)
     written_scripts: dict[str, str] = field(default_factory=dict)
+    #: variables visible to embedded code (a trap handler sees the script's variables)
+    inherited_env: dict[str, Value] = field(default_factory=dict)
+    walker: Walker | None = None
     _seen: set[tuple[str, int, str]] = field(default_factory=set)
     _embedded_seen: set[tuple[str, str]] = field(default_factory=set)
 
@@ -147,7 +150,8 @@ class _Analysis:
                 self.emit("bash.eval_dynamic", line, f"code nested more than {MAX_EMBED_DEPTH} levels deep")
                 return
             nested = _Analysis(self.context, depth=self.depth + 1, origin=where, line_base=outer_line,
-                               downloads=self.downloads, written_scripts=self.written_scripts)
+                               downloads=self.downloads, written_scripts=self.written_scripts,
+                               inherited_env=dict(self.walker.words.env) if self.walker else {})
             _analyse(code, nested, run_tools=False)
             for finding in nested.findings:
                 self.add(finding)
@@ -283,6 +287,9 @@ def _analyse(text: str, sink: _Analysis, *, run_tools: bool) -> None:
         _fork_bomb(node, w, sink)
 
     walker = Walker(source, on_command, on_assignment, on_node)
+    walker.words.env.update(sink.inherited_env)
+    walker.words.assigned.update(sink.inherited_env)
+    sink.walker = walker
     try:
         walker.walk(root)
     except RecursionError:
@@ -361,8 +368,14 @@ def _finish_shellcheck(proc: subprocess.Popen[bytes] | None, text: str) -> tuple
 def validate(text: str, context: ValidationContext) -> LanguageReport:
     """Validate a bash script; never raises on bad input (the engine has refused empty/huge/NUL)."""
     text = text.replace("\x00", "")
-    shellcheck = _start_shellcheck(text)
     sink = _Analysis(context)
+    root = _parser().parse(text.encode("utf-8", "surrogatepass")).root_node
+    if _tree_depth_exceeds(root, MAX_TREE_DEPTH):
+        # Refused before any tool runs: ShellCheck and shfmt take seconds on such input.
+        sink.add(Finding("syntax.bash.too_deep", Severity.CRITICAL,
+                         f"the script nests deeper than {MAX_TREE_DEPTH} levels; it is refused", 1, "Flatten the script."))
+        return LanguageReport(findings=sink.findings, side_effects=[], versions=tool_versions())
+    shellcheck = _start_shellcheck(text)
     gate = _shfmt_gate(text)
     if gate is not None:
         sink.add(gate)

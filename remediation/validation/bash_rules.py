@@ -574,11 +574,10 @@ def is_block_device(text: str) -> bool:
 
 def is_dev_tcp(text: str) -> bool:
     path = normalise_path(text)
-    return bool(re.match(r"^/dev/(tcp|udp)/", path)) or (
-        path.startswith("/dev/") and any(ch in path for ch in "*?[") and
-        (fnmatch.fnmatchcase("/dev/tcp/h/1", path) or fnmatch.fnmatchcase("/dev/udp/h/1", path) or
-         fnmatch.fnmatchcase("/dev/tcp", path.split("/h")[0]))
-    )
+    if re.match(r"^/dev/(tcp|udp)/", path):
+        return True
+    head = "/".join(path.split("/")[:3])
+    return any(ch in head for ch in "*?[") and (fnmatch.fnmatchcase("/dev/tcp", head) or fnmatch.fnmatchcase("/dev/udp", head))
 
 
 def _stage_names(cmds: list[Command]) -> set[str]:
@@ -1284,6 +1283,11 @@ class CommandRules:
             self.emit("bash.cron", cmd.line, "installs a new crontab (persistence)")
             if cmd.stdin_text:
                 self.sink.embedded(cmd.stdin_text, "crontab", cmd.line, "crontab")
+            for up in cmd.upstream:
+                if up.name in ("echo", "printf") and not any(a.dynamic for a in up.args):
+                    entry = _pure_stage(up.name, [a.text.replace(SPLIT, " ") for a in up.args], None)
+                    if entry:
+                        self.sink.embedded(entry, "crontab", cmd.line, "crontab entry")
 
     def _cmd_at(self, cmd: Command) -> None:
         if cmd.has_flag("-l", "-r", "-d", "-c") and not cmd.stdin_text:

@@ -244,6 +244,12 @@ class Walker:
             return []
         if t == "for_statement":
             return self._for(node)
+        if t in ("subshell", "compound_statement"):
+            # `(crontab -l; echo '...') | crontab -`: the group's commands all feed the pipe
+            inner: list[Command] = []
+            for child in node.children:
+                inner.extend(self.walk(child))
+            return inner
         self._walk_children(node)
         return []
 

@@ -1,0 +1,4 @@
+#!/bin/bash
+cd /opt/app/releases
+rm -rf *
+systemctl restart app

@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+set -euo pipefail
+docker system prune -a --volumes -f

