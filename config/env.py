@@ -7,15 +7,12 @@ Every setting comes from the environment (12-factor). A secret may also be given
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
-_SIZE_FACTORS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -74,19 +71,11 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return value
 
 
-def parse_size(text: str) -> int:
-    """``512MB``, ``256Mi``, ``1G`` or a plain byte count, as bytes (binary multiples)."""
-    match = _SIZE.match(text)
-    if not match:
-        raise ValueError(f"{text!r} is not a size such as 512MB, 256Mi or 1G")
-    number, unit = match.groups()
-    factor = _SIZE_FACTORS[(unit or "").upper().rstrip("B").rstrip("I")]
-    return int(float(number) * factor)
-
-
 def env_size(name: str, default: str) -> int:
     raw = os.environ.get(name, default)
+    from sandbox.limits import parse_memory
+
     try:
-        return parse_size(raw)
+        return parse_memory(raw)
     except ValueError as exc:
         raise ImproperlyConfigured(f"{name}: {exc}") from None

@@ -134,3 +134,6 @@ class TemplateProposal(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"proposal for {self.root_cause_category} ({self.status})"

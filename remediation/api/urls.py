@@ -1,1 +1,22 @@
-urlpatterns: list = []
+from django.urls import path
+
+from remediation.api import views
+from templates_app import api as template_views
+
+urlpatterns = [
+    path("generate", views.GenerateApi.as_view(), name="generate"),
+    path("scripts", views.ScriptListApi.as_view(), name="script-list"),
+    path("scripts/<uuid:pk>", views.ScriptDetailApi.as_view(), name="script-detail"),
+    path("scripts/<uuid:pk>/validate", views.ScriptValidateApi.as_view(), name="script-validate"),
+    path("scripts/<uuid:pk>/approve", views.ScriptApproveApi.as_view(), name="script-approve"),
+    path("scripts/<uuid:pk>/reject", views.ScriptRejectApi.as_view(), name="script-reject"),
+    path("scripts/<uuid:pk>/execute", views.ScriptExecuteApi.as_view(), name="script-execute"),
+    path("scripts/<uuid:pk>/revise", views.ScriptReviseApi.as_view(), name="script-revise"),
+    path("scripts/<uuid:pk>/revisions", views.ScriptRevisionsApi.as_view(), name="script-revisions"),
+    path("scripts/<uuid:pk>/diff", views.ScriptDiffApi.as_view(), name="script-diff"),
+    path("scripts/<uuid:pk>/comments", views.ScriptCommentsApi.as_view(), name="script-comments"),
+    path("scripts/<uuid:pk>/audit", views.ScriptAuditApi.as_view(), name="script-audit"),
+    path("scripts/<uuid:pk>/runs", views.ScriptRunsApi.as_view(), name="script-runs"),
+    path("templates", template_views.TemplateListCreateApi.as_view(), name="template-list"),
+    path("templates/<uuid:pk>", template_views.TemplateDetailApi.as_view(), name="template-detail"),
+]

@@ -66,6 +66,8 @@ class ServiceBudget(models.Model):
     cpu_millicores = models.PositiveIntegerField(default=500)
     memory_limit_mb = models.PositiveIntegerField(default=512)
     time_limit_seconds = models.PositiveIntegerField(default=300)
+    #: Ceiling for container memory limits in the service's manifests; empty means no ceiling.
+    max_container_memory_mb = models.PositiveIntegerField(null=True, blank=True)
     allowed_target_systems = ArrayField(models.CharField(max_length=16), default=list, blank=True)
     allowed_namespaces = ArrayField(models.CharField(max_length=253), default=list, blank=True)
     allowed_databases = ArrayField(models.CharField(max_length=63), default=list, blank=True)

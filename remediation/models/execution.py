@@ -91,3 +91,6 @@ class ExecutionLogLine(models.Model):
     class Meta:
         ordering = ["run", "seq"]
         constraints = [models.UniqueConstraint(fields=["run", "seq"], name="log_line_seq_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.stream}: {self.text[:80]}"

@@ -13,7 +13,7 @@ from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from pgvector.django import HnswIndex, VectorField
 
-from remediation.llm_dimensions import EMBEDDING_DIMENSIONS
+from remediation.llm.embeddings import EMBEDDING_DIMENSIONS
 from templates_app.models import ScriptLanguage, TargetSystem
 
 
@@ -177,6 +177,9 @@ class ValidationReport(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.status} ({self.strictness}) for {self.script_id}"
+
 
 class ApprovalDecision(models.Model):
     """One person's (or the policy's) decision on one revision, bound to the exact text approved."""
@@ -199,6 +202,9 @@ class ApprovalDecision(models.Model):
     class Meta:
         ordering = ["created_at"]
 
+    def __str__(self) -> str:
+        return f"{self.decision} by {self.actor or self.actor_kind}"
+
 
 class ReviewComment(models.Model):
     script = models.ForeignKey(RemediationScript, on_delete=models.CASCADE, related_name="comments")
@@ -209,3 +215,6 @@ class ReviewComment(models.Model):
 
     class Meta:
         ordering = ["created_at"]
+
+    def __str__(self) -> str:
+        return f"line {self.line or '-'}: {self.body[:60]}"

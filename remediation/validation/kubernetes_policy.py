@@ -418,13 +418,18 @@ def _check_resources(
             path,
             "Set resources.limits.memory (and cpu) for every container.",
         )
+    # The workload budget is the service's own ceiling for its containers (ServiceBudget), not the
+    # sandbox limit the remediation script itself runs under; no ceiling set means no finding.
+    if context.max_container_memory_mb is None:
+        return
     memory = parse_quantity(limits.get("memory")) if "memory" in limits else None
-    budget = context.memory_limit_mb * 2**20
+    budget = context.max_container_memory_mb * 2**20
     if memory is not None and memory > budget:
         obj.add(
             "resources.over_budget",
             Severity.MEDIUM,
-            f"{who} asks for a memory limit of {limits.get('memory')}, above the {context.memory_limit_mb} MiB budget.",
+            f"{who} asks for a memory limit of {limits.get('memory')}, above the service's "
+            f"{context.max_container_memory_mb} MiB container budget.",
             (*path, "resources", "limits", "memory"),
             "Stay within the memory budget or have the budget raised explicitly.",
         )

@@ -36,7 +36,7 @@ SYSTEM_TREES = (
 )
 #: Directories that are fine to work under but never to remove as a whole.
 TOP_LEVEL = frozenset(
-    {"/", "/home", "/var", "/var/lib", "/var/log", "/opt", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/run",  # noqa: S108
+    {"/", "/home", "/var", "/var/lib", "/var/log", "/opt", "/srv", "/mnt", "/media", "/tmp", "/var/tmp", "/run",
      "/var/cache", "/data", "/var/spool", "/var/www", "/snap", "/nix"}
 )  # fmt: skip
 #: Files whose modification grants access or persistence (written to = critical).

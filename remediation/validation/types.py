@@ -130,6 +130,8 @@ class ValidationContext:
     #: Budget in seconds / MiB the script may use; a script that asks for more gets a finding.
     max_execution_seconds: int = 300
     memory_limit_mb: int = 512
+    #: The service's ceiling for a container's memory limit in manifests (None: no ceiling known).
+    max_container_memory_mb: int | None = None
 
 
 @dataclass(slots=True)

@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# tests/ is not an installed package; make `tests.fakes` importable however pytest was started
-# (the project's pytest configuration may already do this, then this is a no-op).
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
 from remediation.llm.client import LlmSettings
 from tests.fakes.openai_server import FakeOpenAIServer
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 #: shared/ sits beside the checkout, on developers' machines and in CI alike.
 EXAMPLES_DIR = REPO_ROOT.parent / "shared" / "examples" / "rca"

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-# tests/ is not an installed package; make `tests.notifications` importable however pytest was
-# started (the project's pytest configuration may already do this, then this is a no-op).
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
 from tests.notifications.local_servers import RecordingHTTPServer, RecordingSMTPServer, unused_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    # The editable install's finder may predate the sandbox package; the checkout is what we test.
-    sys.path.insert(0, str(REPO_ROOT))
-
 from sandbox.local import SandboxUnavailable, find_bwrap
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")

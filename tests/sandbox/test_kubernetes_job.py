@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,11 +16,6 @@ from typing import Any
 import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 from kubernetes import client as k8s
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:
-    # tests/ is not an installed package; make `tests.fakes` importable however pytest was started.
-    sys.path.insert(0, str(REPO_ROOT))
 
 from sandbox.kubernetes_job import (
     RUN_ID_LABEL,
@@ -33,6 +27,8 @@ from sandbox.kubernetes_job import (
 )
 from sandbox.limits import SandboxLimits
 from tests.fakes.kube_api_server import FakeKubeApiServer, PodScenario
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 MIB = 1024 * 1024
 FAST = KubernetesSandboxConfig(poll_interval_seconds=0.05, log_drain_seconds=2.0)

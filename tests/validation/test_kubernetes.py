@@ -93,7 +93,6 @@ RULE_EXAMPLES: dict[str, tuple[list[str], list[str]]] = {
         [pod().replace("      resources: {limits: {memory: 64Mi}}\n", "")],
         [pod()],
     ),
-    "resources.over_budget": ([pod().replace("64Mi", "2Gi")], [pod().replace("64Mi", "512Mi")]),
     "rbac.wildcard": (
         [rbac("ClusterRole", "  - {apiGroups: ['*'], resources: ['*'], verbs: ['*']}\n")],
         [rbac("ClusterRole", "  - {apiGroups: [''], resources: [pods], verbs: [get]}\n")],
@@ -183,6 +182,14 @@ def test_rule_matches_its_examples(rule_id: str) -> None:
         assert rule_id in _rule_ids(text), f"{rule_id} should match:\n{text}"
     for text in negatives:
         assert rule_id not in _rule_ids(text), f"{rule_id} should not match:\n{text}"
+
+
+def test_container_memory_budget_applies_only_when_the_service_sets_one() -> None:
+    budget = ValidationContext(target_system=TargetSystem.KUBERNETES, max_container_memory_mb=512)
+    assert "resources.over_budget" in _rule_ids(pod().replace("64Mi", "2Gi"), budget)
+    assert "resources.over_budget" not in _rule_ids(pod().replace("64Mi", "512Mi"), budget)
+    # The sandbox's own memory limit is not a ceiling for the workload a manifest describes.
+    assert "resources.over_budget" not in _rule_ids(pod().replace("64Mi", "2Gi"))
 
 
 def test_scope_rules_fire_only_when_lists_are_set() -> None:

@@ -1,0 +1,146 @@
+"""RCA intake: check the finding against the contract schema, deduplicate, store, enqueue generation."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from jsonschema import Draft202012Validator, FormatChecker
+
+from remediation.errors import InvalidInput
+from remediation.lifecycle import Actor, record_event
+from remediation.models import Anomaly, ApprovalStatus, ExecutionStatus, Generator, RemediationScript
+
+SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "rca_finding.schema.json"
+#: A script in these execution states is still "open": an identical finding reuses it.
+_ACTIVE_EXECUTION = (ExecutionStatus.PENDING, ExecutionStatus.QUEUED, ExecutionStatus.RUNNING)
+
+
+@cache
+def _schema_validator() -> Draft202012Validator:
+    schema = json.loads(SCHEMA_PATH.read_text())
+    return Draft202012Validator(schema, format_checker=FormatChecker())
+
+
+def rca_validate(payload: Any) -> dict[str, Any]:
+    """Return the finding when it matches the contract schema, else raise InvalidInput naming the field."""
+    if not isinstance(payload, dict):
+        raise InvalidInput("The RCA finding must be a JSON object.", field="(root)")
+    errors = sorted(_schema_validator().iter_errors(payload), key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        parent, missing = _field_path(error.absolute_path), _missing_field(error.message)
+        path = ".".join(part for part in (parent, missing) if part) or "(root)"
+        raise InvalidInput(f"Invalid RCA finding at '{path}': {error.message}", field=path)
+    return payload
+
+
+def _field_path(parts: Any) -> str:
+    path = ""
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def _missing_field(message: str) -> str | None:
+    # jsonschema reports "'summary' is a required property" at the parent path.
+    if message.endswith("is a required property"):
+        return message.split("'")[1]
+    return None
+
+
+def rca_fingerprint(rca: dict[str, Any]) -> str:
+    """Same service, category, target and parameters -> same fingerprint (text fields don't count)."""
+    parameters = {k: v for k, v in (rca.get("parameters") or {}).items() if k != "current_config"}
+    key = {
+        "service": rca.get("service", ""),
+        "category": rca["root_cause_category"],
+        "target": rca["target_system"],
+        "parameters": parameters,
+        "components": sorted(
+            (c.get("kind", ""), c.get("name", ""), c.get("namespace", "")) for c in rca.get("affected_components", [])
+        ),
+    }
+    return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def open_duplicate(fingerprint: str) -> RemediationScript | None:
+    """A current script for the same finding that has not finished, if any."""
+    return (
+        RemediationScript.objects.filter(
+            fingerprint=fingerprint,
+            is_current_revision=True,
+            approval_status__in=[ApprovalStatus.REQUIRED, ApprovalStatus.APPROVED],
+            execution_status__in=_ACTIVE_EXECUTION,
+        )
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def request_remediation(
+    *, payload: Any, actor: Actor, source: str = Anomaly.Source.API
+) -> tuple[RemediationScript, bool]:
+    """Store the finding and a script awaiting generation; (script, created).
+
+    An identical finding whose script is still open returns that script and creates nothing.
+    The caller enqueues generation (``transaction.on_commit``) when ``created``.
+    """
+    rca = rca_validate(payload)
+    fingerprint = rca_fingerprint(rca)
+    with transaction.atomic():
+        existing = open_duplicate(fingerprint)
+        if existing is not None:
+            record_event(
+                actor=actor,
+                verb="remediation.deduplicated",
+                object_type="script",
+                object_id=existing.pk,
+                details={"fingerprint": fingerprint},
+            )
+            return existing, False
+        anomaly = _anomaly_for(rca, source)
+        script = RemediationScript.objects.create(
+            anomaly=anomaly,
+            root_cause_analysis=rca,
+            service=rca.get("service", ""),
+            root_cause_category=rca["root_cause_category"],
+            target_system=rca["target_system"],
+            script_language="",
+            fingerprint=fingerprint,
+            generator=Generator.NONE,
+            requested_by=actor.user if actor.is_person else None,
+        )
+        record_event(
+            actor=actor,
+            verb="remediation.requested",
+            object_type="script",
+            object_id=script.pk,
+            after={"anomaly_id": str(anomaly.pk), "category": script.root_cause_category},
+            details={"source": source, "fingerprint": fingerprint},
+        )
+    return script, True
+
+
+def _anomaly_for(rca: dict[str, Any], source: str) -> Anomaly:
+    anomaly_id = rca.get("anomaly_id")
+    if anomaly_id:
+        anomaly = Anomaly.objects.filter(pk=anomaly_id).first()
+        if anomaly is not None:
+            return anomaly
+    detected_at = parse_datetime(str(rca.get("detected_at", ""))) if rca.get("detected_at") else None
+    return Anomaly.objects.create(
+        **({"id": anomaly_id} if anomaly_id else {}),
+        service=rca.get("service", ""),
+        severity=rca.get("severity", ""),
+        title=(rca.get("title") or rca["summary"] or rca["root_cause_category"])[:500],
+        detected_at=detected_at or timezone.now(),
+        source=source,
+        raw_payload=rca,
+    )
