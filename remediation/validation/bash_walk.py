@@ -233,7 +233,9 @@ class Walker:
             for child in node.children[1:]:
                 name = self.text(child)
                 self.words.env[name] = Value("", maybe_empty=True)
-                self.on_assignment(name, Word(text="", raw="unset", line=child.start_point[0] + 1), child.start_point[0] + 1, False)
+                self.on_assignment(
+                    name, Word(text="", raw="unset", line=child.start_point[0] + 1), child.start_point[0] + 1, False
+                )
             return []
         if t == "function_definition":
             name_node = node.child_by_field_name("name")
@@ -316,7 +318,19 @@ class Walker:
                 for c in r.children:
                     if c.type in ("file_redirect", "herestring_redirect"):
                         direct.append(c)
-                    elif c.type not in ("<<", "<<-", "heredoc_start", "heredoc_body", "heredoc_end", "&&", "||", ";", "|", "|&", "&"):
+                    elif c.type not in (
+                        "<<",
+                        "<<-",
+                        "heredoc_start",
+                        "heredoc_body",
+                        "heredoc_end",
+                        "&&",
+                        "||",
+                        ";",
+                        "|",
+                        "|&",
+                        "&",
+                    ):
                         trailing.append(c)
         produced: list[Command] = []
         if body is not None and body.type == "command":
@@ -353,10 +367,13 @@ class Walker:
             field_name = node.field_name_for_child(node.children.index(child))
             if child.type in (">", ">>", "<", "&>", "&>>", ">&", "<&", ">|", "<>", "<<<", "<<", "<<-"):
                 op = child.type
-            elif target is None and (field_name == "destination" or (child.type != "file_descriptor" and op)):
-                if child.type not in ("heredoc_start", "heredoc_body", "heredoc_end", "ERROR"):
-                    self._walk_substitutions(child)
-                    target = self.words.word(child)
+            elif (
+                target is None
+                and (field_name == "destination" or (child.type != "file_descriptor" and op))
+                and child.type not in ("heredoc_start", "heredoc_body", "heredoc_end", "ERROR")
+            ):
+                self._walk_substitutions(child)
+                target = self.words.word(child)
         return Redirect(op=op, target=target, line=node.start_point[0] + 1)
 
     def _command(self, node: Node, outer_redirects: list[Node], upstream: list[Command]) -> Command | None:

@@ -107,7 +107,7 @@ def decode_ansi_c(body: str) -> str:
                 out.append("\\x")
                 i += 2
         elif nxt in "uU":
-            m = re.match(r"[0-9a-fA-F]{1,%d}" % (4 if nxt == "u" else 8), body[i + 2 :])
+            m = re.match(r"[0-9a-fA-F]{1,4}" if nxt == "u" else r"[0-9a-fA-F]{1,8}", body[i + 2 :])
             if m:
                 try:
                     out.append(chr(int(m.group(0), 16)))
@@ -364,7 +364,9 @@ class WordEvaluator:
             sub = next((c for c in children if c.type == "subscript"), None)
             if sub is not None:
                 name_node = sub.child_by_field_name("name")
-        operators = [self.node_text(c) for c in node.children if node.field_name_for_child(node.children.index(c)) == "operator"]
+        operators = [
+            self.node_text(c) for c in node.children if node.field_name_for_child(node.children.index(c)) == "operator"
+        ]
         name = self.node_text(name_node) if name_node is not None else ""
         w.names.append(name)
         value = self.env.get(name)
@@ -385,7 +387,11 @@ class WordEvaluator:
             return UNKNOWN
         default_text: str | None = None
         if any(op in (":-", "-", ":=", "=") for op in operators):
-            rest = [c for c in children if c is not name_node and node.field_name_for_child(node.children.index(c)) != "operator"]
+            rest = [
+                c
+                for c in children
+                if c is not name_node and node.field_name_for_child(node.children.index(c)) != "operator"
+            ]
             if rest:
                 default_text = "".join(self._eval(c, w, quoted=True, depth=depth + 1, first=False) for c in rest)
             else:
