@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import urllib3
 import yaml
 from kubernetes.dynamic import DynamicClient
 from kubernetes.dynamic.exceptions import (
@@ -155,7 +156,7 @@ def apply_manifests(
         for number, item in enumerate(objects, start=1):
             try:
                 resource = client.resources.get(api_version=item.api_version, kind=item.kind)
-            except (ResourceNotFoundError, DynamicApiError, ApiException) as error:
+            except (ResourceNotFoundError, DynamicApiError, ApiException, urllib3.exceptions.HTTPError) as error:
                 message = f"the cluster does not serve {item.kind} in {item.api_version}: {_api_error(error)}"
                 return _failed(log, stage, number, item, message, applied)
             namespace = (item.namespace or DEFAULT_NAMESPACE) if resource.namespaced else None
@@ -172,7 +173,7 @@ def apply_manifests(
                 previous = existing
             except NotFoundError:
                 previous = ABSENT
-            except (DynamicApiError, ApiException) as error:
+            except (DynamicApiError, ApiException, urllib3.exceptions.HTTPError) as error:
                 return _failed(log, stage, number, item, f"reading {label} failed: {_api_error(error)}", applied)
             try:
                 result = client.server_side_apply(
@@ -192,7 +193,7 @@ def apply_manifests(
                     "force_conflicts"
                 )
                 return _failed(log, stage, number, item, message, applied)
-            except (DynamicApiError, ApiException) as error:
+            except (DynamicApiError, ApiException, urllib3.exceptions.HTTPError) as error:
                 return _failed(log, stage, number, item, f"{label} was rejected: {_api_error(error)}", applied)
             after = result.to_dict() if hasattr(result, "to_dict") else {}
             outcome = _outcome(previous, after)
@@ -284,7 +285,7 @@ def restore_kubernetes_snapshot(
                     _request_timeout=REQUEST_TIMEOUT_SECONDS,
                 )
                 log.emit(f"{label}: restored to its state before the run")
-            except (ResourceNotFoundError, DynamicApiError, ApiException) as error:
+            except (ResourceNotFoundError, DynamicApiError, ApiException, urllib3.exceptions.HTTPError) as error:
                 failures.append(f"{label}: {_api_error(error)}")
                 log.error(f"{label}: restore failed: {_api_error(error)}")
     if failures:

@@ -205,3 +205,10 @@ def test_bad_manifests_are_refused_before_any_request(fake: FakeKubeApplyServer,
 def test_no_api_client_is_target_unavailable() -> None:
     with pytest.raises(TargetUnavailable, match="no Kubernetes API client"):
         apply_manifests(RESTART_AND_FLAG, api_client=None, rehearsal=True)
+
+
+def test_unreachable_api_server_is_target_unavailable() -> None:
+    configuration = k8s.Configuration(host="http://127.0.0.1:1")
+    configuration.retries = 0
+    with k8s.ApiClient(configuration) as unreachable, pytest.raises(TargetUnavailable, match="cannot reach"):
+        apply_manifests(RESTART_AND_FLAG, api_client=unreachable, rehearsal=True)
