@@ -280,6 +280,39 @@ def _fork_bomb(node: Node, walker: Walker, sink: _Analysis) -> None:
         sink.emit("bash.fork_bomb", node.start_point[0] + 1, f"function '{name}' spawns copies of itself (fork bomb)")
 
 
+_LOOP_EXITS = {"sleep", "break", "exit", "return", "read", "wait", "timeout", "inotifywait", "tail", "nc", "socat"}
+
+
+def _busy_loop(node: Node, walker: Walker, sink: _Analysis) -> None:
+    """``while :; do :; done``: an endless loop with nothing that waits or leaves burns a CPU forever."""
+    if node.type not in ("while_statement", "until_statement"):
+        return
+    condition = node.child_by_field_name("condition")
+    body = node.child_by_field_name("body")
+    if condition is None or body is None:
+        return
+    cond = walker.text(condition).strip().rstrip(";").strip()
+    endless = (
+        cond in (":", "true", "/bin/true", "[ 1 ]", "((1))") if node.type == "while_statement" else cond == "false"
+    )
+    if not endless:
+        return
+    stack = [body]
+    while stack:
+        current = stack.pop()
+        if current.type == "command":
+            name = current.child_by_field_name("name")
+            if name is not None and walker.text(name).rsplit("/", 1)[-1] in _LOOP_EXITS:
+                return
+        stack.extend(current.children)
+    sink.emit(
+        "bash.fork_bomb",
+        node.start_point[0] + 1,
+        "endless loop with no sleep, wait or exit burns a CPU forever",
+        Severity.HIGH,
+    )
+
+
 def _analyse(text: str, sink: _Analysis, *, run_tools: bool) -> None:
     source = text.encode("utf-8", "surrogatepass")
     tree = _parser().parse(source)
@@ -319,6 +352,7 @@ def _analyse(text: str, sink: _Analysis, *, run_tools: bool) -> None:
 
     def on_node(node: Node, w: Walker) -> None:
         _fork_bomb(node, w, sink)
+        _busy_loop(node, w, sink)
 
     walker = Walker(source, on_command, on_assignment, on_node)
     walker.words.env.update(sink.inherited_env)

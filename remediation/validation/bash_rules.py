@@ -182,8 +182,14 @@ RULES: dict[str, RuleSpec] = {
             "cat /dev/urandom > /var/fill",
             "yes > /dev/null &",
             "fallocate -l 1T /data/x",
+            "while :; do :; done &",
         ),
-        ("f() { echo hi; }; f", "fallocate -l 2G /swapfile", "head -c 16 /dev/urandom | base64"),
+        (
+            "f() { echo hi; }; f",
+            "fallocate -l 2G /swapfile",
+            "head -c 16 /dev/urandom | base64",
+            "while true; do curl -fsS localhost:8080/healthz && break; sleep 2; done",
+        ),
     ),
     "bash.pipe_to_shell": RuleSpec(
         C,
@@ -1183,7 +1189,7 @@ class CommandRules:
         path = normalise_path(raw_name)
         if "/" in path:
             if path in self.sink.downloads:
-                self.emit("bash.pipe_to_shell", cmd.line, f"runs {path}, which the script downloaded")
+                self.emit("bash.pipe_to_shell", cmd.line, f"runs {path}, which the script downloaded or decoded")
             elif path.startswith(("/tmp/", "/dev/shm/", "/var/tmp/")) and path not in self.sink.written_scripts:
                 self.emit("bash.exec_from_tmp", cmd.line, f"runs {path} from a world-writable directory")
             if path in self.sink.written_scripts:
@@ -1224,6 +1230,9 @@ class CommandRules:
         )
         if cmd.name == "cat" and not cmd.args and cmd.stdin_text is not None and text.endswith(".sh"):
             self.sink.written_scripts[text] = cmd.stdin_text
+        if _is_downloader(cmd) or _is_decoder(cmd) or any(_is_downloader(u) or _is_decoder(u) for u in cmd.upstream):
+            # a file holding downloaded or decoded text: running it later is running unreviewed code
+            self.sink.downloads.add(text)
         endless = any(a.text in ("/dev/urandom", "/dev/zero", "/dev/random") for a in cmd.args)
         if cmd.name in ("cat", "head") and endless and not cmd.has_flag("-c", "-n"):
             self.emit("bash.fork_bomb", redirect.line, f"copies an endless device into {text} until the disk fills")
@@ -1958,7 +1967,7 @@ class CommandRules:
                 self.emit("bash.eval_dynamic", cmd.line, f"{how} runs the output of a process substitution")
             return
         if path in self.sink.downloads:
-            self.emit("bash.pipe_to_shell", cmd.line, f"{how} runs {path}, which the script downloaded")
+            self.emit("bash.pipe_to_shell", cmd.line, f"{how} runs {path}, which the script downloaded or decoded")
             return
         if path in self.sink.written_scripts:
             self.sink.embedded(self.sink.written_scripts[path], "bash", cmd.line, f"script {path}")

@@ -221,9 +221,17 @@ class Walker:
             return []
         if t == "declaration_command":
             keyword = node.children[0].type if node.children else ""
+            nameref = any(
+                c.type == "word" and c.text is not None and c.text.startswith(b"-") and b"n" in c.text
+                for c in node.children[1:]
+            )
             for child in node.children[1:]:
                 if child.type == "variable_assignment":
                     self._assignment(child, exported=keyword == "export")
+                    name_node = child.child_by_field_name("name")
+                    if nameref and name_node is not None:
+                        # declare -n: the name is a reference to another variable, its value is unknown
+                        self.words.env[self.text(name_node)] = Value(UNKNOWN, dynamic=True, maybe_empty=True)
                 elif child.type == "variable_name" and keyword == "export":
                     self.on_assignment(self.text(child), None, child.start_point[0] + 1, True)
                 else:
@@ -309,7 +317,7 @@ class Walker:
 
     def _redirected(self, node: Node, upstream: list[Command]) -> list[Command]:
         body = node.child_by_field_name("body")
-        redirects: list[Node] = [c for c in node.children if c is not body]
+        redirects: list[Node] = [c for c in node.children if body is None or c != body]
         trailing: list[Node] = []
         direct: list[Node] = []
         for r in redirects:
@@ -334,8 +342,22 @@ class Walker:
                         trailing.append(c)
         produced: list[Command] = []
         if body is not None and body.type == "command":
-            cmd = self._command(body, direct, upstream)
+            # tree-sitter drops a lone "-" before a heredoc (`kubectl apply -f - <<EOF`): put it back
+            gap_end = redirects[0].start_byte if redirects else body.end_byte
+            if redirects and redirects[0].type == "heredoc_redirect" and redirects[0].children:
+                gap_end = redirects[0].children[0].start_byte
+            gap = self.source[body.end_byte : gap_end].decode("utf-8", "replace").split()
+            cmd = self._command(body, direct, upstream, extra_args=gap)
             produced = [cmd] if cmd else []
+        elif body is not None and body.type == "pipeline" and direct:
+            # `a | b > file`: tree-sitter hangs the redirect on the pipeline; it belongs to `b`
+            produced = self.walk(body, upstream)
+            if produced:
+                last = produced[-1]
+                last.redirects = last.redirects + [self._redirect(r) for r in direct if r.type != "heredoc_redirect"]
+                self.on_command(last)
+            else:
+                self._check_compound_redirects(direct)
         else:
             self._check_compound_redirects(direct)
             produced = self.walk(body, upstream) if body is not None else []
@@ -376,7 +398,9 @@ class Walker:
                 target = self.words.word(child)
         return Redirect(op=op, target=target, line=node.start_point[0] + 1)
 
-    def _command(self, node: Node, outer_redirects: list[Node], upstream: list[Command]) -> Command | None:
+    def _command(
+        self, node: Node, outer_redirects: list[Node], upstream: list[Command], extra_args: list[str] | None = None
+    ) -> Command | None:
         self._walk_substitutions(node)
         name_node = node.child_by_field_name("name")
         prefix_env: dict[str, Word] = {}
@@ -401,6 +425,8 @@ class Walker:
         argv = self.words.argv([name_inner, *arg_nodes])
         if not argv:
             return None
+        line = node.start_point[0] + 1
+        argv.extend(Word(text=text, raw=text, line=line) for text in extra_args or [])
         name_word = argv[0]
         stdin_text: str | None = None
         stdin_dynamic = False

@@ -390,7 +390,7 @@ class WordEvaluator:
             rest = [
                 c
                 for c in children
-                if c is not name_node and node.field_name_for_child(node.children.index(c)) != "operator"
+                if c != name_node and node.field_name_for_child(node.children.index(c)) != "operator"
             ]
             if rest:
                 default_text = "".join(self._eval(c, w, quoted=True, depth=depth + 1, first=False) for c in rest)
