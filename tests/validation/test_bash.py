@@ -219,3 +219,9 @@ def test_median_time_per_script_is_small() -> None:
     median_ms = statistics.median(timings) * 1000
     print(f"median bash validation: {median_ms:.1f} ms")
     assert median_ms < 120
+
+
+def test_rule_catalogue_documents_every_rule() -> None:
+    doc = (Path(__file__).parents[2] / "docs" / "rules" / "bash.md").read_text()
+    missing = [rule_id for rule_id in RULES if f"`{rule_id}`" not in doc]
+    assert missing == []
