@@ -360,6 +360,7 @@ def _analyse(text: str, sink: _Analysis, *, run_tools: bool) -> None:
     sink.walker = walker
     try:
         walker.walk(root)
+        rules.finish()
     except RecursionError:
         sink.add(
             Finding(

@@ -518,8 +518,12 @@ RULES: dict[str, RuleSpec] = {
         M,
         "Stops, disables or masks a service (not a restart/reload).",
         "Prefer restart or reload; stopping a service is an outage until someone starts it.",
-        ("systemctl stop nginx", "systemctl disable --now postgresql"),
-        ("systemctl restart nginx", "systemctl reload postgresql", "systemctl start nginx"),
+        ("systemctl stop nginx", "systemctl disable --now postgresql", "service app stop"),
+        (
+            "systemctl restart nginx",
+            "systemctl reload postgresql",
+            "systemctl stop app; rm -rf /var/cache/app/*; systemctl start app",
+        ),
     ),
     "bash.package_remove_critical": RuleSpec(
         H,
@@ -977,6 +981,8 @@ def destructive_scope(text: str) -> tuple[Severity, str] | None:
     first = parts[0]
     if any(ch in first for ch in "*?[") or first.startswith(UNKNOWN):
         return C, f"{path} (matches top-level directories)"
+    if first == "home" and len(parts) == 2:
+        return H, f"the home directory {path}"
     if len(parts) == 1:
         if first in TOP_LEVEL or first in ("swapfile",):
             return (
@@ -1090,6 +1096,8 @@ class CommandRules:
 
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
+        #: unit -> line of a stop not (yet) followed by a start
+        self.stopped: dict[str, int] = {}
 
     def emit(self, rule_id: str, line: int, message: str, severity: Severity | None = None) -> None:
         self.sink.emit(rule_id, line, message, severity)
@@ -1668,10 +1676,9 @@ class CommandRules:
             self.emit("bash.power_state", cmd.line, f"systemctl isolate {' '.join(units)}")
         if verb in ("stop", "disable", "mask", "kill") or (verb == "disable" and "--now" in cmd.argv):
             self._service_stop(cmd, verb, units)
-        elif verb in ("restart", "reload", "try-restart", "reload-or-restart", "start", "enable"):
+        elif verb in ("restart", "try-restart", "reload-or-restart", "start"):
             for unit in units:
-                if unit in FIREWALL_UNITS and verb == "enable":
-                    continue
+                self.stopped.pop(unit.removesuffix(".service"), None)
 
     def _service_stop(self, cmd: Command, verb: str, units: list[str]) -> None:
         for unit in units:
@@ -1684,15 +1691,24 @@ class CommandRules:
                 self.emit("bash.firewall_disable", cmd.line, f"{verb} {unit}: the firewall is off")
             elif base in MAC_UNITS:
                 self.emit("bash.mac_disable", cmd.line, f"{verb} {unit}: mandatory access control is off")
+            elif verb in ("stop", "kill"):
+                # judged at the end: a stop followed by a start of the same unit is a maintenance window
+                self.stopped.setdefault(base, cmd.line)
             else:
-                self.emit(
-                    "bash.critical_service_stop", cmd.line, f"{verb} {unit}: the service stays down until started"
-                )
+                self.emit("bash.critical_service_stop", cmd.line, f"{verb} {unit}: it will not start again on its own")
+
+    def finish(self) -> None:
+        """Findings that need the whole script: services stopped and never started again."""
+        for unit, line in self.stopped.items():
+            self.emit("bash.critical_service_stop", line, f"stops {unit} and never starts it again")
+        self.stopped.clear()
 
     def _cmd_service(self, cmd: Command) -> None:
         ops = [a.text for a in cmd.operands()]
         if len(ops) >= 2 and ops[1] in ("stop",):
             self._service_stop(cmd, "stop", [ops[0]])
+        elif len(ops) >= 2 and ops[1] in ("start", "restart"):
+            self.stopped.pop(ops[0], None)
 
     def _cmd_chkconfig(self, cmd: Command) -> None:
         ops = [a.text for a in cmd.operands()]
@@ -2563,7 +2579,8 @@ class CommandRules:
             self.emit(
                 "bash.secret_read",
                 cmd.line,
-                f"{cmd.name} dumps every environment variable (tokens, passwords)",
+                f"{cmd.name} dumps every environment variable (tokens, passwords) into the run log",
+                M,
             )
 
     def _cmd_env(self, cmd: Command) -> None:
