@@ -229,7 +229,7 @@ def similar_successful_scripts(rca: dict[str, Any], *, limit: int = 3) -> list[s
 
 
 def _send_to_manual_review(script: RemediationScript, notes: list[str]) -> RemediationScript:
-    reason = "No script could be produced: " + "; ".join(notes)
+    reason = "No script could be produced; sent to manual review: " + "; ".join(notes)
     if not llm_settings().enabled:
         reason += ". No LLM is configured (OPENAI_API_KEY / OPENAI_BASE_URL)."
     with transaction.atomic():
