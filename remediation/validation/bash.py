@@ -519,8 +519,21 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
             )
         )
     lint, codes = _finish_shellcheck(shellcheck, text)
+    own_unguarded = {f.line for f in sink.findings if f.rule_id == "bash.rm_unguarded_var"}
+    lint = [
+        Finding(
+            f.rule_id,
+            Severity.LOW,
+            f"{f.message} (the variable is set to a literal earlier in the script)",
+            f.line,
+            f.hint,
+        )
+        if f.rule_id == "shellcheck.SC2115" and f.line not in own_unguarded
+        else f
+        for f in lint
+    ]
     findings = sink.findings + lint
-    if codes & {2115, 2114}:
+    if own_unguarded or 2114 in codes:
         findings = [
             Finding(
                 f.rule_id,

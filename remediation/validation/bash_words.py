@@ -276,6 +276,16 @@ class WordEvaluator:
                 or text == "",
                 dynamic=w.dynamic,
             )
+        previous = self.env.get(name)
+        if (
+            previous is not None
+            and (previous.dynamic or previous.maybe_empty)
+            and not value.dynamic
+            and value.array is None
+        ):
+            # Assigned a run-time value earlier (perhaps in another branch): a later literal does
+            # not make it known, since the walk is not path-sensitive.
+            value = Value(UNKNOWN, dynamic=True, maybe_empty=True)
         self.env[name] = value
         return value
 
