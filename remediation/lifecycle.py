@@ -15,6 +15,8 @@ Script transitions (field: source -> target):
 
 Run transitions: PENDING -> CLAIMED -> RUNNING -> SUCCESS|FAILED|ERRORED|TIMED_OUT;
 PENDING|CLAIMED -> CANCELLED; CLAIMED|RUNNING -> PENDING (a lease that expired is released).
+
+Rollback of a target run (rollback_status): NONE|AVAILABLE|FAILED -> RUNNING -> DONE | FAILED.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from remediation.models import (
     ExecutionRun,
     ExecutionStatus,
     RemediationScript,
+    RollbackStatus,
     RunStatus,
     ValidationStatus,
 )
@@ -92,6 +95,15 @@ RUN_TRANSITIONS: Mapping[str, frozenset[str]] = {
     _R.PENDING: frozenset({_R.CLAIMED, _R.RUNNING}),
 }
 RUN_TERMINAL = frozenset({_R.SUCCESS, _R.FAILED, _R.ERRORED, _R.TIMED_OUT, _R.CANCELLED})
+
+_B = RollbackStatus
+#: rollback_status of a target run: NONE (only the script's rollback text) or AVAILABLE (a snapshot)
+#: -> RUNNING -> DONE | FAILED; FAILED -> RUNNING is a retry.
+ROLLBACK_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    _B.RUNNING: frozenset({_B.NONE, _B.AVAILABLE, _B.FAILED}),
+    _B.DONE: frozenset({_B.RUNNING}),
+    _B.FAILED: frozenset({_B.RUNNING}),
+}
 
 Guard = Callable[[Any], None]
 
@@ -193,6 +205,29 @@ def transition_run(
             after={name: _jsonable(value) for name, value in changes.items() if name not in {"log", "traceback"}},
             details={"script_id": str(run.script_id), **(details or {})},
         )
+    return run
+
+
+def transition_rollback(
+    run_id: object, *, target: str, actor: Actor, verb: str, guard: Guard | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> ExecutionRun:
+    """Move a target run's rollback_status, under a row lock, with its audit event."""
+    with transaction.atomic():
+        run = ExecutionRun.objects.select_for_update().get(pk=run_id)
+        if run.rollback_status not in ROLLBACK_TRANSITIONS.get(target, frozenset()):
+            raise TransitionRefused(
+                f"Rollback of run {run.pk} cannot change from {run.rollback_status} to {target}.",
+                code="illegal_transition",
+            )
+        if guard is not None:
+            guard(run)
+        before = run.rollback_status
+        run.rollback_status = target
+        run.save(update_fields=["rollback_status"])
+        record_event(actor=actor, verb=verb, object_type="execution_run", object_id=run.pk,
+                     before={"rollback_status": before}, after={"rollback_status": target},
+                     details={"script_id": str(run.script_id), **(details or {})})
     return run
 
 

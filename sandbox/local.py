@@ -674,7 +674,10 @@ def _supervise(
     elif exit_code != 0 and _allocation_failed(stderr.text()):
         killed_reason, exit_code = "memory", EXIT_KILLED
 
-    peak_kb = max(peak_resident // 1024, rusage.ru_maxrss if rusage is not None else 0)
+    # The watchdog's sampled total is the measure. wait4's ru_maxrss is not: Linux carries the
+    # parent's high-water mark across fork and exec, so a large caller (a Django worker) would
+    # report its own size as the script's peak.
+    peak_kb = peak_resident // 1024
     return SandboxResult(
         exit_code=exit_code,
         timed_out=killed_reason == "timeout",

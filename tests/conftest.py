@@ -22,6 +22,19 @@ def running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 
 
+@pytest.fixture(scope="session")
+def bwrap_available() -> str:
+    """Skip locally without bubblewrap; under CI=true a missing sandbox is a failure, never a skip."""
+    from sandbox.local import SandboxUnavailable, find_bwrap
+
+    try:
+        return find_bwrap()
+    except SandboxUnavailable as error:
+        if running_in_ci():
+            pytest.fail(f"these tests need bubblewrap in CI: {error}")
+        pytest.skip(str(error))
+
+
 @pytest.fixture(autouse=True)
 def _eager_celery() -> Iterator[None]:
     """Tasks run in the test's own thread and transaction (on_commit fires with captureOnCommitCallbacks)."""

@@ -45,3 +45,5 @@ TEMPLATE_PROMOTION_SUCCESSES = env_int("TEMPLATE_PROMOTION_SUCCESSES", 3, minimu
 # --- notifications ----------------------------------------------------------------------------
 #: Public base URL used in notification links.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+#: kubeconfig of the cluster Kubernetes remediations are applied to (unset: in-cluster credentials).
+KUBERNETES_TARGET_CONFIG = env_str("KUBERNETES_TARGET_CONFIG")

@@ -17,6 +17,8 @@ urlpatterns = [
     path("scripts/<uuid:pk>/comments", views.ScriptCommentsApi.as_view(), name="script-comments"),
     path("scripts/<uuid:pk>/audit", views.ScriptAuditApi.as_view(), name="script-audit"),
     path("scripts/<uuid:pk>/runs", views.ScriptRunsApi.as_view(), name="script-runs"),
+    path("runs/<uuid:pk>", views.RunDetailApi.as_view(), name="run-detail"),
+    path("runs/<uuid:pk>/rollback", views.RunRollbackApi.as_view(), name="run-rollback"),
     path("templates", template_views.TemplateListCreateApi.as_view(), name="template-list"),
     path("templates/<uuid:pk>", template_views.TemplateDetailApi.as_view(), name="template-detail"),
 ]

@@ -28,12 +28,13 @@ from remediation.lifecycle import Actor
 from remediation.models import (
     ApprovalStatus,
     ConfidenceLevel,
+    ExecutionRun,
     ExecutionStatus,
     RemediationScript,
     ValidationReport,
     ValidationStatus,
 )
-from remediation.services import approval, execution, intake, review
+from remediation.services import approval, execution, intake, review, rollback
 
 
 def _scripts(request: Request) -> QuerySet[RemediationScript]:
@@ -258,3 +259,23 @@ class ScriptRunsApi(APIView):
     def get(self, request: Request, pk: Any) -> Response:
         script = _script(request, pk)
         return Response(RunSerializer(runs_visible_to(request.user).filter(script=script), many=True).data)
+
+
+class RunDetailApi(generics.RetrieveAPIView[ExecutionRun]):
+    permission_classes = [AnyRole]
+    serializer_class = RunSerializer
+
+    def get_queryset(self) -> QuerySet[ExecutionRun]:
+        return runs_visible_to(self.request.user)
+
+
+class RunRollbackApi(APIView):
+    """Roll a target run back (snapshot restore or the script's rollback text); 202, runs on the execution queue."""
+
+    permission_classes = [CanExecute]
+
+    @extend_schema(request=None, responses={202: RunSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        run = get_object_or_404(runs_visible_to(request.user).select_related("script"), pk=pk)
+        rollback.rollback_request(run=run, user=request.user)
+        return Response(RunSerializer(ExecutionRun.objects.get(pk=run.pk)).data, status=status.HTTP_202_ACCEPTED)

@@ -12,7 +12,6 @@ import logging
 import socket
 import threading
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from remediation.models import (
     ServiceBudget,
     ValidationStatus,
 )
+from remediation.services.target_runners import StageRunner, rehearsal_runner, target_runner
 
 logger = logging.getLogger(__name__)
 
@@ -133,12 +133,11 @@ def _publish_quietly(event: Any) -> None:
         logger.warning("could not publish live event for run %s", event.get("run_id"), exc_info=True)
 
 
-StageRunner = Callable[[RemediationScript, ExecutionRun, RunLog], StageOutcome]
 
 
-def _start_run(script: RemediationScript, environment: str, attempt: int, worker: str) -> ExecutionRun | None:
+def _start_run(script: RemediationScript, environment: str, attempt: int, worker: str,
+               key: str) -> ExecutionRun | None:
     """Create and claim the stage's run; None when another worker already holds it."""
-    key = f"{script.pk}:{environment}:{attempt}"
     try:
         with transaction.atomic():
             run = ExecutionRun.objects.create(
@@ -180,9 +179,10 @@ def _finish_run(run: ExecutionRun, outcome: StageOutcome, log: RunLog) -> Execut
     return run
 
 
-def _run_stage(script: RemediationScript, environment: str, attempt: int, worker: str,
-               runner: StageRunner) -> ExecutionRun | None:
-    run = _start_run(script, environment, attempt, worker)
+def run_stage(script: RemediationScript, environment: str, attempt: int, worker: str,
+              runner: StageRunner, *, key: str | None = None) -> ExecutionRun | None:
+    """Run one stage as a claimed, heart-beating ExecutionRun; None when another worker holds it."""
+    run = _start_run(script, environment, attempt, worker, key or f"{script.pk}:{environment}:{attempt}")
     if run is None:
         return None
     log = RunLog(run)
@@ -247,15 +247,13 @@ def execution_perform(*, script_id: object, worker: str | None = None) -> Remedi
         return RemediationScript.objects.get(pk=script_id)
     attempt = ExecutionRun.objects.filter(script=script, environment=ExecutionEnvironment.SANDBOX).count() + 1
 
-    from remediation.services.target_runners import rehearsal_runner, target_runner
-
-    rehearsal = _run_stage(script, ExecutionEnvironment.SANDBOX, attempt, worker, rehearsal_runner(script))
+    rehearsal = run_stage(script, ExecutionEnvironment.SANDBOX, attempt, worker, rehearsal_runner(script))
     if rehearsal is None:
         return RemediationScript.objects.get(pk=script_id)
     if rehearsal.status != RunStatus.SUCCESS:
         return _fail(script, f"Sandbox rehearsal {rehearsal.status.lower()}: "
                              f"{rehearsal.error.splitlines()[-1] if rehearsal.error else f'exit {rehearsal.exit_code}'}")
-    target = _run_stage(script, ExecutionEnvironment.TARGET, attempt, worker, target_runner(script))
+    target = run_stage(script, ExecutionEnvironment.TARGET, attempt, worker, target_runner(script))
     if target is None:
         return RemediationScript.objects.get(pk=script_id)
     if target.status != RunStatus.SUCCESS:
