@@ -169,8 +169,19 @@ RULES: dict[str, RuleSpec] = {
         C,
         "Redirect or copy that overwrites a critical system file (/etc/passwd, /etc/shadow, /etc/fstab, /boot).",
         "Edit system files with their tools (vipw, visudo, usermod) or not at all.",
-        ("echo root::0:0::/root:/bin/bash > /etc/passwd", "cat x > /etc/fstab", "echo > /etc/shadow"),
-        ("echo ok > /tmp/status", "echo 'x' >> /var/log/app/remediation.log"),
+        (
+            "echo root::0:0::/root:/bin/bash > /etc/passwd",
+            "cat x > /etc/fstab",
+            "echo > /etc/shadow",
+            "cp /tmp/evil.so /lib/x86_64-linux-gnu/libc.so.6",
+            "ln -sf /bin/bash /usr/bin/ls",
+        ),
+        (
+            "echo ok > /tmp/status",
+            "echo 'x' >> /var/log/app/remediation.log",
+            "install -m 0755 build/tool /usr/local/bin/tool",
+            "cp /usr/bin/env /tmp/env-copy",
+        ),
     ),
     "bash.fork_bomb": RuleSpec(
         C,
@@ -802,6 +813,18 @@ BLOCK_DEVICE = re.compile(
     r"^/dev/(sd[a-z]+\d*|hd[a-z]+\d*|vd[a-z]+\d*|xvd[a-z]+\d*|nvme\d+n\d+(p\d+)?|mmcblk\d+(p\d+)?|dm-\d+|md\d+|"
     r"mapper/.+|disk/.+|loop\d+|sr\d+|root|rootfs|mem|kmem|port)$"
 )
+#: Writing here replaces programs every user runs (a backdoor or a broken host).
+SYSTEM_BINARY_DIRS = (
+    "/bin/",
+    "/sbin/",
+    "/usr/bin/",
+    "/usr/sbin/",
+    "/lib/",
+    "/lib64/",
+    "/usr/lib/",
+    "/usr/lib64/",
+    "/usr/libexec/",
+)
 HISTORY_FILES = (
     "~/.bash_history",
     "*/.bash_history",
@@ -1018,7 +1041,12 @@ def matches_any(text: str, patterns: tuple[str, ...] | set[str]) -> bool:
         if fnmatch.fnmatchcase(path, pattern):
             return True
         # a glob in the script (/dev/tc[p]/...) that can match the pattern's literal text
-        if any(ch in path for ch in "*?[") and "*" not in pattern and fnmatch.fnmatchcase(pattern, path):
+        if (
+            any(ch in path for ch in "*?[")
+            and "*" not in pattern
+            and path.count("/") == pattern.count("/")
+            and fnmatch.fnmatchcase(pattern, path)
+        ):
             return True
     return False
 
@@ -1067,6 +1095,16 @@ def _is_decoder(cmd: Command) -> bool:
     if cmd.name in ("printf", "echo"):
         return any(re.search(r"\\(x[0-9a-fA-F]|[0-7]{2,3}|u[0-9a-fA-F])", a.raw) for a in cmd.args)
     return cmd.name in ("gunzip", "zcat", "bzcat", "xzcat", "uudecode", "rev", "tr", "unzstd", "lzcat")
+
+
+def _written_text(cmd: Command) -> str | None:
+    """The text a command prints when it is statically known (cat/tee of a heredoc, echo, printf)."""
+    if cmd.name in ("cat", "tee") and not [a for a in cmd.args if not a.text.startswith("-")] and cmd.stdin_text:
+        return cmd.stdin_text
+    if cmd.name in ("echo", "printf") and cmd.args and not any(a.dynamic for a in cmd.args):
+        text = _pure_stage(cmd.name, [a.text.replace(SPLIT, " ") for a in cmd.args], None)
+        return None if text is None else text + "\n"
+    return None
 
 
 def _is_downloader(cmd: Command) -> bool:
@@ -1220,7 +1258,7 @@ class CommandRules:
             return
         if is_block_device(text):
             self.emit("bash.block_device_write", redirect.line, f"redirect writes the block device {text}")
-        elif text in CRITICAL_FILES or text.startswith("/boot/"):
+        elif text in CRITICAL_FILES or text.startswith("/boot/") or text.startswith(SYSTEM_BINARY_DIRS):
             self.emit("bash.overwrite_critical_file", redirect.line, f"redirect overwrites {text}")
         elif text == "/proc/sysrq-trigger":
             self.emit("bash.power_state", redirect.line, "writes /proc/sysrq-trigger (immediate reboot/crash)")
@@ -1236,8 +1274,11 @@ class CommandRules:
             truncate_only=(cmd.name == ":" and not cmd.args)
             or (cmd.name in ("echo", "true", ":", "printf") and not [a for a in cmd.args if a.text.strip()]),
         )
-        if cmd.name == "cat" and not cmd.args and cmd.stdin_text is not None and text.endswith(".sh"):
-            self.sink.written_scripts[text] = cmd.stdin_text
+        written = _written_text(cmd)
+        if written is not None:
+            # remembered so that running or sourcing the file later is checked as bash
+            previous = self.sink.written_scripts.get(text, "") if redirect.op == ">>" else ""
+            self.sink.written_scripts[text] = previous + written
         if _is_downloader(cmd) or _is_decoder(cmd) or any(_is_downloader(u) or _is_decoder(u) for u in cmd.upstream):
             # a file holding downloaded or decoded text: running it later is running unreviewed code
             self.sink.downloads.add(text)
@@ -1246,6 +1287,17 @@ class CommandRules:
             self.emit("bash.fork_bomb", redirect.line, f"copies an endless device into {text} until the disk fills")
         if cmd.name == "yes" and text == "/dev/null":
             self.emit("bash.fork_bomb", redirect.line, "yes > /dev/null burns a CPU forever", H)
+
+    def _system_binary_write(self, cmd: Command) -> None:
+        for target in self._targets_for_write(cmd):
+            path = normalise_path(target.text)
+            if path.startswith(SYSTEM_BINARY_DIRS) or path in {d.rstrip("/") for d in SYSTEM_BINARY_DIRS}:
+                self.emit(
+                    "bash.overwrite_critical_file",
+                    cmd.line,
+                    f"{cmd.name} replaces system binaries or libraries in {path}",
+                    H,
+                )
 
     def _sensitive_write(
         self, path: str, line: int, how: str, *, append: bool = False, truncate_only: bool = False
@@ -1594,6 +1646,8 @@ class CommandRules:
     def _cmd_tee(self, cmd: Command) -> None:
         for target in cmd.operands():
             path = normalise_path(target.text)
+            if cmd.stdin_text:
+                self.sink.written_scripts[path] = cmd.stdin_text
             if is_block_device(path):
                 self.emit("bash.block_device_write", cmd.line, f"tee writes the block device {path}")
             elif path in CRITICAL_FILES:
@@ -1607,6 +1661,7 @@ class CommandRules:
         ops = cmd.operands()
         if len(ops) >= 2 and normalise_path(ops[0].text) == "/dev/null" and matches_any(ops[-1].text, HISTORY_FILES):
             self.emit("bash.history_tamper", cmd.line, f"links {ops[-1].text} to /dev/null")
+        self._writes(cmd)
 
     def _cmd_sed(self, cmd: Command) -> None:
         script = " ".join(a.text for a in cmd.args)
@@ -1624,6 +1679,7 @@ class CommandRules:
             self._writes(cmd)
 
     def _writes(self, cmd: Command) -> None:
+        self._system_binary_write(cmd)
         for target in self._targets_for_write(cmd):
             path = normalise_path(target.text)
             if path in ("/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow") and cmd.name in ("sed", "perl"):

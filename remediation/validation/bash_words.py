@@ -353,7 +353,11 @@ class WordEvaluator:
             return self._expansion(node, w, quoted=quoted, first=first, depth=depth)
         if t == "command_substitution":
             w.from_subst = True
-            return self._command_substitution(node, w, quoted=quoted, depth=depth)
+            subst_text = self._command_substitution(node, w, quoted=quoted, depth=depth)
+            if first and subst_text == UNKNOWN and not set(_command_names(node, self)) <= {"mktemp", "date", "hostname"}:
+                # "$(get_dir)/x" is "/x" when the command prints nothing
+                w.maybe_empty_prefix = True
+            return subst_text
         if t == "process_substitution":
             w.process_subst = True
             w.dynamic = True
