@@ -354,7 +354,11 @@ class WordEvaluator:
         if t == "command_substitution":
             w.from_subst = True
             subst_text = self._command_substitution(node, w, quoted=quoted, depth=depth)
-            if first and subst_text == UNKNOWN and not set(_command_names(node, self)) <= {"mktemp", "date", "hostname"}:
+            if (
+                first
+                and subst_text == UNKNOWN
+                and not set(_command_names(node, self)) <= {"mktemp", "date", "hostname"}
+            ):
                 # "$(get_dir)/x" is "/x" when the command prints nothing
                 w.maybe_empty_prefix = True
             return subst_text
