@@ -18,6 +18,15 @@ from config.bootstrap import ensure_embedded_database
 ensure_embedded_database()
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings() -> None:
+    """One test database per test process (each xdist worker is its own process), so parallel
+    sessions on the same embedded server never collide."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["TEST"]["NAME"] = f"test_remediation_{os.getpid()}"
+
+
 def running_in_ci() -> bool:
     return os.environ.get("CI", "").lower() == "true"
 

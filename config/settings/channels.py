@@ -14,6 +14,6 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_postgres.core.PostgresChannelLayer",
-            "CONFIG": {k: _db[k] for k in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT")},
+            "CONFIG": {k: _db[k] for k in ("ENGINE", "NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS") if k in _db},
         }
     }
