@@ -95,12 +95,6 @@ def test_monotone_in_rca_confidence(case: ConfidenceInputs, a: float, b: float) 
     )
 
 
-@given(inputs())
-def test_rca_text_cannot_raise_the_score_only_its_number(case: ConfidenceInputs) -> None:
-    """The score is a function of the inputs only: same inputs, same score (no hidden state)."""
-    assert score_confidence(case) == score_confidence(replace(case))
-
-
 @given(st.integers(min_value=0, max_value=5000), st.integers(min_value=0, max_value=5000))
 def test_simplicity_never_rises_with_length(a: int, b: int) -> None:
     short, long = sorted((a, b))
