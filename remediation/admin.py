@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -208,7 +208,7 @@ class ReviewPage:
     newest: RemediationScript | None
     diff: list[DiffLine]
     decisions: list[ApprovalDecision]
-    runs: list[ExecutionRun]
+    runs: Sequence[ExecutionRun]
     audit: list[AuditEvent]
     may_decide: bool
     may_operate: bool
@@ -524,7 +524,7 @@ class RemediationScriptAdmin(RoleAccessMixin, admin.ModelAdmin):  # type: ignore
         script = self.get_object(request, unquote(object_id))
         handler = REVIEW_ACTIONS.get(action)
         if script is None or handler is None or not self.has_view_permission(request, script):
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         target = script
         try:
             target = handler(request, script) or script

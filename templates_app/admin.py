@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -109,7 +110,7 @@ class RemediationTemplateAdmin(RoleAccessMixin, admin.ModelAdmin):  # type: igno
                 "title": "Release templates from quarantine",
                 "opts": self.model._meta,
                 "templates": list(queryset),
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": ACTION_CHECKBOX_NAME,
             }
             return TemplateResponse(request, "admin/templates_app/release_confirmation.html", context)
         for template in queryset:
