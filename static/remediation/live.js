@@ -58,6 +58,10 @@
   }
 
   function showStatus(status, exitCode) {
+    // A catch-up response can be older than a status event already shown: never leave a final status.
+    if (finished && TERMINAL.indexOf(status) === -1) {
+      return;
+    }
     statusNode.textContent = String(status);
     statusNode.setAttribute("data-status", String(status));
     exitNode.textContent = exitCode === null || exitCode === undefined ? "" : "exit code " + exitCode;

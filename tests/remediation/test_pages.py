@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,3 +81,103 @@ def test_live_js_never_uses_inner_html() -> None:
     source = (settings.BASE_DIR / "static" / "remediation" / "live.js").read_text()
     assert "innerHTML" not in source.replace("never innerHTML", "")
     assert "textContent" in source
+
+
+#: Drives static/remediation/live.js under node with fake DOM, WebSocket and fetch (no browser needed).
+LIVE_JS_HARNESS = r"""
+// Minimal DOM + WebSocket + fetch fakes to drive static/remediation/live.js under node.
+const fs = require("fs");
+const vm = require("vm");
+
+class Node {
+  constructor(tag) { this.tag = tag; this.children = []; this.attrs = {}; this._text = ""; this.parent = null;
+    this.className = ""; this.scrollTop = 0; this.clientHeight = 0; this.scrollHeight = 0; }
+  setAttribute(k, v) { this.attrs[k] = String(v); }
+  getAttribute(k) { return k in this.attrs ? this.attrs[k] : null; }
+  appendChild(c) { c.parent = this; this.children.push(c); return c; }
+  insertBefore(c, ref) { c.parent = this; const i = ref ? this.children.indexOf(ref) : -1;
+    if (i < 0) { this.children.push(c); } else { this.children.splice(i, 0, c); } return c; }
+  querySelectorAll(sel) { return this.children.filter((c) => c.getAttribute("data-seq") !== null); }
+  get textContent() { return this.tag === "#text" ? this._text : this.children.map((c) => c.textContent).join("") + this._text; }
+  set textContent(v) { this.children = []; this._text = String(v); }
+  set innerHTML(v) { throw new Error("innerHTML used"); }
+}
+function line(seq, text) { const n = new Node("div"); n.setAttribute("data-seq", seq);
+  const s = new Node("span"); s.textContent = String(seq); n.appendChild(s); const t = new Node("#text"); t._text = text; n.appendChild(t); return n; }
+
+const config = JSON.parse(process.argv[3]);
+const nodes = { "rem-live-config": Object.assign(new Node("script"), {}), "rem-live-log": new Node("div"),
+  "rem-live-status": new Node("strong"), "rem-live-exit": new Node("span"), "rem-live-connection": new Node("span") };
+nodes["rem-live-config"].textContent = JSON.stringify(config);
+for (const [seq, text] of JSON.parse(process.argv[4])) { nodes["rem-live-log"].appendChild(line(seq, text)); }
+const feed = JSON.parse(process.argv[5]);
+const events = JSON.parse(process.argv[6]);
+const sockets = [];
+const fetched = [];
+const sandbox = {
+  document: { getElementById: (id) => nodes[id] || null, createElement: (t) => new Node(t),
+    createTextNode: (t) => { const n = new Node("#text"); n._text = String(t); return n; } },
+  window: { location: { protocol: "http:", host: "testserver" }, setTimeout: () => 0 },
+  WebSocket: function (url) { this.url = url; sockets.push(this); },
+  fetch: (url) => { fetched.push(url); return Promise.resolve({ ok: true, json: () => Promise.resolve(feed) }); },
+  Set, Number, String, Boolean, JSON, Math, Array, Promise, console,
+};
+vm.createContext(sandbox);
+vm.runInContext(fs.readFileSync(process.argv[2], "utf8"), sandbox);
+(async () => {
+  const socket = sockets[0];
+  socket.onopen();
+  await new Promise((r) => setTimeout(r, 10));
+  for (const e of events) { socket.onmessage({ data: JSON.stringify(e) }); }
+  socket.close = () => { socket.closed = true; };
+  await new Promise((r) => setTimeout(r, 10));
+  const log = nodes["rem-live-log"].children.map((c) => [Number(c.getAttribute("data-seq")), c.children[1].textContent]);
+  console.log(JSON.stringify({ url: socket.url, fetched, log, status: nodes["rem-live-status"].textContent,
+    exit: nodes["rem-live-exit"].textContent, connection: nodes["rem-live-connection"].textContent }));
+})();
+"""
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_live_js_orders_dedupes_and_keeps_the_final_status(tmp_path: Path) -> None:
+    from django.conf import settings
+
+    harness = tmp_path / "harness.js"
+    harness.write_text(LIVE_JS_HARNESS)
+    config = {"runId": "r1", "socketPath": "/ws/executions/r1/", "linesUrl": "/executions/r1/lines", "terminal": False}
+    rendered = [[1, "a"], [2, "b"]]
+    # The catch-up feed overlaps the page (seq 2) and the socket (seq 4) and reports a stale status.
+    feed = {
+        "status": "RUNNING",
+        "exit_code": None,
+        "lines": [{"seq": 2, "stream": "stdout", "text": "b"}, {"seq": 4, "stream": "stdout", "text": "d"}],
+    }
+    events = [
+        {"type": "log", "seq": 3, "stream": "stderr", "text": "<b>c</b>"},
+        {"type": "log", "seq": 4, "stream": "stdout", "text": "d"},
+        {"type": "log", "seq": 1, "stream": "stdout", "text": "a"},
+        {"type": "status", "status": "SUCCESS", "exit_code": 0},
+        {"type": "log", "seq": 5, "stream": "stdout", "text": "e"},
+    ]
+    script = settings.BASE_DIR / "static" / "remediation" / "live.js"
+    completed = subprocess.run(
+        [
+            "node",
+            str(harness),
+            str(script),
+            json.dumps(config),
+            json.dumps(rendered),
+            json.dumps(feed),
+            json.dumps(events),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    result = json.loads(completed.stdout)
+    assert result["url"] == "ws://testserver/ws/executions/r1/"
+    assert result["fetched"][0] == "/executions/r1/lines?after=2"
+    assert result["log"] == [[1, "a"], [2, "b"], [3, "<b>c</b>"], [4, "d"], [5, "e"]]  # ordered, once each, as text
+    assert result["status"] == "SUCCESS" and result["exit"] == "exit code 0"
+    assert result["connection"] == "finished"
