@@ -100,7 +100,7 @@ def test_the_superseded_revision_can_no_longer_be_approved_or_executed(
 
 
 def test_an_approved_script_can_no_longer_be_revised(supervisor: Any, second_supervisor: Any, operator: Any) -> None:
-    # Once approved, the text is bound by the approval: changing it means rejecting first.
+    # Once approved, the text is bound by the approval and can no longer change.
     parent = ScriptFactory()
     script_approve(script=parent, user=second_supervisor)
     with pytest.raises(TransitionRefused) as refused:
