@@ -35,7 +35,7 @@ def bash_findings(command_line: str, context: ValidationContext, line: int) -> l
         result = validate_script(command_line, language="bash", context=context)
     except (ImportError, AttributeError):
         return []
-    except Exception:  # a broken sibling validator must not take the Python verdict down
+    except Exception:  # noqa: BLE001 - a broken sibling validator must not take the Python verdict down
         return []
     out = []
     for finding in result.findings:

@@ -19,7 +19,9 @@ Rule catalogue with examples: docs/rules/sql.md.
 
 from __future__ import annotations
 
+import bisect
 import functools
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -39,6 +41,8 @@ from remediation.validation.types import (
 
 #: Nesting depth beyond which a statement is refused instead of walked (pathological input).
 _MAX_WALK_DEPTH = 400
+#: A remediation with more statements than this is not reviewable; it is refused (and not slowly walked).
+MAX_STATEMENTS = 2000
 #: DO blocks nest other DO blocks through EXECUTE strings; stop somewhere.
 _MAX_EMBED_DEPTH = 4
 
@@ -158,7 +162,7 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
             "The SQL is nested too deeply to be checked.",
             "Flatten the statement; generated remediations never need this depth.",
         )
-    except Exception as error:  # fail closed: a crash in a rule must not pass or raise
+    except Exception as error:  # noqa: BLE001 - fail closed: a crash in a rule must not pass or raise
         state.add(
             "sql.validator_error",
             Severity.HIGH,
@@ -184,10 +188,19 @@ def _validate_into(state: _State, text: str) -> None:
     state.findings.extend(scan.findings)
     state.side_effects.extend(scan.side_effects)
     try:
-        statements = pglast.parse_sql(scan.sql)
+        statements = _parse(scan.sql)
+    except TooManyStatements as error:
+        state.add(
+            "sql.too_many_statements",
+            Severity.CRITICAL,
+            None,
+            f"The script has {error.args[0]} statements (more than {MAX_STATEMENTS}); it is refused unchecked.",
+            "Split the remediation; a reviewer cannot follow thousands of statements.",
+        )
+        return
     except ParseError as error:
         message, location = (*error.args, None)[:2] if error.args else ("syntax error", None)
-        line = _line_at(scan.sql, location) if isinstance(location, int) else None
+        line = _Lines(scan.sql).at(location) if isinstance(location, int) else None
         state.add(
             "syntax.sql",
             Severity.CRITICAL,
@@ -196,9 +209,10 @@ def _validate_into(state: _State, text: str) -> None:
             "Fix the syntax; the script is checked with the real PostgreSQL grammar.",
         )
         return
+    lines = _Lines(scan.sql)
     for raw in statements:
         if raw.stmt is not None:
-            _check_statement(state, raw.stmt, scan.sql, _line_at(scan.sql, raw.stmt_location), depth=0)
+            _check_statement(state, raw.stmt, lines, lines.at(raw.stmt_location), depth=0)
     if state.ddl_line is not None and not state.lock_timeout_set:
         state.add(
             "sql.ddl_without_lock_timeout",
@@ -244,7 +258,7 @@ def _walk(node: ast.Node, ancestors: tuple[ast.Node, ...] = ()) -> Iterator[tupl
         stack.extend((child, below) for child in reversed(list(_children(current))))
 
 
-def _check_statement(state: _State, stmt: ast.Node, sql: str, line: int, *, depth: int) -> None:
+def _check_statement(state: _State, stmt: ast.Node, sql: _Lines, line: int, *, depth: int) -> None:
     for node, ancestors in _walk(stmt):
         line_here = _node_line(sql, node, line)
         checker = _CHECKERS.get(type(node))
@@ -259,17 +273,45 @@ def _is_safe_ddl(node: ast.Node) -> bool:
     return bool(getattr(node, "concurrent", False))
 
 
-def _line_at(text: str, location: int | None) -> int:
-    if location is None or location < 0:
-        return 1
-    return text.count("\n", 0, min(location, len(text))) + 1
+_NEWLINE = re.compile("\n")
 
 
-def _node_line(sql: str, node: ast.Node, fallback: int) -> int:
+class _Lines:
+    """Offset -> 1-based line, by binary search over newline offsets (scripts may hold 30k statements)."""
+
+    def __init__(self, text: str, first_line: int = 1) -> None:
+        self.newlines = [match.start() for match in _NEWLINE.finditer(text)]
+        self.first_line = first_line
+
+    def at(self, location: int | None) -> int:
+        if location is None or location < 0:
+            return self.first_line
+        return self.first_line + bisect.bisect_left(self.newlines, location)
+
+
+def _node_line(lines: _Lines, node: ast.Node, fallback: int) -> int:
     location = getattr(node, "location", None)
     if isinstance(location, int) and location >= 0:
-        return _line_at(sql, location)
+        return lines.at(location)
     return fallback
+
+
+def _parse(text: str) -> list[ast.RawStmt]:
+    """pglast.parse_sql, after checking nesting depth on the JSON form.
+
+    pglast turns the parse tree into Python objects recursively in C; a few thousand nested set
+    operations overflow the C stack and kill the process. json.loads of the same tree honours Python's
+    recursion limit and raises RecursionError instead, so it goes first.
+    """
+    tree = json.loads(pglast.parser.parse_sql_json(text))
+    count = len(tree.get("stmts", ())) if isinstance(tree, dict) else 0
+    if count > MAX_STATEMENTS:
+        raise TooManyStatements(count)
+    return list(pglast.parse_sql(text))
+
+
+class TooManyStatements(Exception):
+    """More statements than a reviewable remediation holds; refused before the costly object tree is built."""
 
 
 # --- small AST helpers -------------------------------------------------------------------------------------------
@@ -1031,7 +1073,7 @@ def _check_plpgsql_expr(state: _State, item: dict[str, Any], line: int, depth: i
 
 def _check_embedded_sql(state: _State, text: str, line: int, depth: int, *, quiet_parse_errors: bool = False) -> None:
     try:
-        statements = pglast.parse_sql(text)
+        statements = _parse(text)
     except ParseError:
         if not quiet_parse_errors:
             state.add(
@@ -1045,7 +1087,7 @@ def _check_embedded_sql(state: _State, text: str, line: int, depth: int, *, quie
     for raw in statements:
         # Embedded statements report the line of the statement that holds them.
         if raw.stmt is not None:
-            _check_statement(state, raw.stmt, "\n" * (line - 1) + text, line, depth=depth + 1)
+            _check_statement(state, raw.stmt, _Lines(text, first_line=line), line, depth=depth + 1)
 
 
 def _check_alter_table(state: _State, node: ast.AlterTableStmt, _: Ancestors, line: int, *__: Any) -> None:
@@ -1261,6 +1303,13 @@ _CHECKERS: dict[type, Any] = {
         "Never drop a database from a remediation.",
     ),
     ast.DropRoleStmt: _check_drop_role,
+    ast.DropTableSpaceStmt: lambda s, n, a, line, *r: s.add(
+        "sql.drop_tablespace",
+        Severity.CRITICAL,
+        line,
+        f"DROP TABLESPACE {n.tablespacename} removes a storage location.",
+        "Never drop tablespaces from a remediation.",
+    ),
     ast.DropOwnedStmt: _check_drop_owned,
     ast.ReassignOwnedStmt: _check_reassign_owned,
     ast.TruncateStmt: _check_truncate,

@@ -23,8 +23,13 @@ _HARMLESS = frozenset(
 )  # fmt: skip
 #: Meta-commands that send the query buffer, i.e. end the statement before them.
 _TERMINATORS = frozenset({"g", "gx", "gexec", "gset", "gdesc", "crosstabview", "sendpipeline"})
-_META = re.compile(r"\\([A-Za-z!?]+|!)")
+_META = re.compile(r"\\([A-Za-z_!?+]+|!)")
 _DOLLAR_TAG = re.compile(r"\$([A-Za-z_\x80-\uffff][A-Za-z_0-9\x80-\uffff]*)?\$")
+#: Characters where something other than plain SQL text may start.
+_SPECIAL = re.compile(r"[\\'\"$:]|--|/\*")
+_COMMENT_MARK = re.compile(r"/\*|\*/")
+_STRING_BODY = re.compile(r"(?:[^']|'')*'")
+_ESCAPE_STRING_BODY = re.compile(r"(?:[^'\\]|\\.|'')*'", re.DOTALL)
 _VARIABLE = re.compile(r":(?:'([A-Za-z_][A-Za-z_0-9]*)'|\"([A-Za-z_][A-Za-z_0-9]*)\"|([A-Za-z_][A-Za-z_0-9]*))")
 
 
@@ -43,6 +48,12 @@ def strip_meta_commands(text: str, context: ValidationContext) -> MetaScan:
     variables: dict[str, str] = {}
     i, n = 0, len(text)
     while i < n:
+        special = _SPECIAL.search(text, i)
+        if special is None:
+            out.append(text[i:])
+            break
+        out.append(text[i : special.start()])
+        i = special.start()
         ch = text[i]
         if ch == "\\":
             end = _meta_end(text, i)
@@ -87,28 +98,17 @@ def _skip_literal(text: str, i: int) -> int:
         return len(text) if newline < 0 else newline
     if text.startswith("/*", i):
         depth, j = 1, i + 2
-        while j < len(text) and depth:
-            if text.startswith("/*", j):
-                depth, j = depth + 1, j + 2
-            elif text.startswith("*/", j):
-                depth, j = depth - 1, j + 2
-            else:
-                j += 1
+        while depth:
+            mark = _COMMENT_MARK.search(text, j)
+            if mark is None:
+                return len(text)
+            depth += 1 if mark.group(0) == "/*" else -1
+            j = mark.end()
         return j
     if ch == "'":
         escapes = i > 0 and text[i - 1] in "eE" and (i < 2 or not (text[i - 2].isalnum() or text[i - 2] == "_"))
-        j = i + 1
-        while j < len(text):
-            if escapes and text[j] == "\\":
-                j += 2
-                continue
-            if text[j] == "'":
-                if text.startswith("''", j):
-                    j += 2
-                    continue
-                return j + 1
-            j += 1
-        return len(text)
+        body = (_ESCAPE_STRING_BODY if escapes else _STRING_BODY).match(text, i + 1)
+        return body.end() if body is not None else len(text)
     if ch == '"':
         close = text.find('"', i + 1)
         return len(text) if close < 0 else close + 1
