@@ -94,6 +94,8 @@ _PLACEHOLDER = re.compile(r"%\([A-Za-z_][A-Za-z_0-9]*\)s|%s|(?<![:\w]):[A-Za-z_]
 class _Report:
     findings: list[Finding] = field(default_factory=list)
     side_effects: list[str] = field(default_factory=list)
+    #: (Python line, command line) of every constant command the script runs, for the bash validator
+    commands: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, rule_id: str, severity: Severity, line: int | None, message: str, hint: str) -> None:
         self.findings.append(Finding(rule_id, severity, message, line, hint))
@@ -102,9 +104,26 @@ class _Report:
 def validate(text: str, context: ValidationContext) -> LanguageReport:
     """Validate Python ``text`` for ``context``; never raises on bad input."""
     report = _Report()
+    try:
+        _validate_into(text, context, report)
+    except Exception as error:  # noqa: BLE001 - fail closed: a crash in a rule must not pass or raise
+        report.add(
+            "python.validator_error",
+            Severity.HIGH,
+            None,
+            f"The script could not be fully checked ({type(error).__name__}).",
+            "Simplify the script or report the input to the maintainers.",
+        )
+    return LanguageReport(
+        findings=_dedupe(report.findings), side_effects=_unique(report.side_effects), versions=versions()
+    )
+
+
+def _validate_into(text: str, context: ValidationContext, report: _Report) -> None:
     tree = _parse(text, report, line_offset=0)
     if tree is not None:
         _analyse(tree, text, context, report, depth=0, anchor=None)
+        report.findings.extend(python_argv.bash_findings(report.commands, context))
         own_lines = {(f.line, f.severity.rank) for f in report.findings}
         for finding in bandit_findings(text):
             # Bandit repeats what our rules already said on the same line; keep only what it adds.
@@ -113,9 +132,6 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
             ):
                 continue
             report.findings.append(finding)
-    return LanguageReport(
-        findings=_dedupe(report.findings), side_effects=_unique(report.side_effects), versions=versions()
-    )
 
 
 def versions() -> dict[str, str]:
@@ -577,8 +593,8 @@ class _Analyzer(ast.NodeVisitor):
         self._delegate_bash(node, text)
 
     def _delegate_bash(self, node: ast.Call, command_line: str) -> None:
-        for finding in python_argv.bash_findings(command_line, self.context, self.line(node)):
-            self.report.findings.append(finding)
+        # Checked in one batch at the end of the script (see python_argv.bash_findings).
+        self.report.commands.append((self.line(node), command_line))
 
     # -- code execution and deserialisation -----------------------------------------------------------------------
 

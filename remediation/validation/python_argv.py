@@ -9,6 +9,7 @@ verdict never depends on it alone.
 
 from __future__ import annotations
 
+import bisect
 import posixpath
 import shlex
 from collections.abc import Sequence
@@ -27,26 +28,54 @@ class CommandVerdict:
     reason: str
 
 
-def bash_findings(command_line: str, context: ValidationContext, line: int) -> list[Finding]:
-    """Findings (medium and above) of the bash validator on ``command_line``, re-anchored at ``line``."""
+def bash_findings(commands: Sequence[tuple[int, str]], context: ValidationContext) -> list[Finding]:
+    """Findings (medium and above) of the bash validator on ``(python_line, command_line)`` pairs.
+
+    All command lines of one script go to the bash validator as one script (one parse, one ShellCheck
+    run) and each finding is mapped back to the Python line that runs it. When the batch does not
+    parse as bash, each command line is validated on its own so one odd string cannot hide the rest.
+    """
+    if not commands:
+        return []
+    batch = _bash_batch(commands, context)
+    if batch is not None:
+        return batch
+    out: list[Finding] = []
+    for line, command_line in commands:
+        out.extend(_bash_batch([(line, command_line)], context) or [])
+    return out
+
+
+def _bash_batch(commands: Sequence[tuple[int, str]], context: ValidationContext) -> list[Finding] | None:
+    """None when the joined script has a bash syntax error (the caller splits it up)."""
     try:
         from remediation.validation.engine import validate_script
 
-        result = validate_script(command_line, language="bash", context=context)
+        script = "\n".join(command for _, command in commands) + "\n"
+        result = validate_script(script, language="bash", context=context)
     except (ImportError, AttributeError):
         return []
     except Exception:  # noqa: BLE001 - a broken sibling validator must not take the Python verdict down
         return []
+    if len(commands) > 1 and any(f.rule_id.startswith("syntax.") for f in result.findings):
+        return None
+    starts = []  # first bash line of each command
+    line = 1
+    for _, command in commands:
+        starts.append(line)
+        line += command.count("\n") + 1
     out = []
     for finding in result.findings:
         if finding.severity.rank < Severity.MEDIUM.rank or finding.rule_id.startswith("syntax."):
             continue
+        index = max(bisect.bisect_right(starts, finding.line or 1) - 1, 0)
+        python_line, command_line = commands[index]
         out.append(
             Finding(
                 finding.rule_id,
                 finding.severity,
                 f"Command {command_line[:120]!r}: {finding.message}",
-                line,
+                python_line,
                 finding.hint,
             )
         )
