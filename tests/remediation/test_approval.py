@@ -297,6 +297,53 @@ def test_execution_rechecks_the_binding_just_before_running(
     assert retry.value.code == "approval_binding"
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "BUG: remediation/services/execution.py:239-245 execution_perform checks the approval binding on a row read "
+        "without a lock, then moves to RUNNING with transition_script (no guard) and runs the text of the row re-read "
+        "under that lock: a change committed between the check and the lock runs unapproved text. Fix: check "
+        "_approval_binding_error(locked) in a guard of the RUNNING transition (raising TransitionRefused, then _fail)."
+    ),
+)
+def test_text_changed_between_the_last_check_and_the_start_never_runs(
+    supervisor: Any, operator: Any, on_commit: Any, no_notification_channels: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from remediation.services import execution
+
+    script = ScriptFactory()
+    script_approve(script=script, user=supervisor)
+    script_execute(script=script, user=operator)
+    approved_sha = sha256_text(script.generated_script)
+    check = execution._approval_binding_error
+
+    def check_then_someone_commits_a_change(row: RemediationScript) -> str:
+        problem = check(row)
+        # Another connection commits an edit right after the last check read the row.
+        RemediationScript.objects.filter(pk=row.pk).update(generated_script="#!/usr/bin/env bash\necho tampered\n")
+        return problem
+
+    monkeypatch.setattr(execution, "_approval_binding_error", check_then_someone_commits_a_change)
+    with on_commit():
+        execution_perform(script_id=script.pk)
+
+    ran = set(ExecutionRun.objects.filter(script=script).values_list("script_sha256", flat=True))
+    assert ran <= {approved_sha}, "only the approved text may ever run"
+
+
+def test_an_approval_that_lapses_while_queued_fails_at_the_last_check(
+    supervisor: Any, operator: Any, on_commit: Any, no_notification_channels: None
+) -> None:
+    script = ScriptFactory(approval_expires_at=timezone.now() + timedelta(hours=1))
+    script_approve(script=script, user=supervisor)
+    script_execute(script=script, user=operator)
+    ApprovalDecision.objects.filter(script=script).update(expires_at=timezone.now() - timedelta(seconds=1))
+    with on_commit():
+        assert execution_perform(script_id=script.pk).execution_status == "FAILED"
+    assert not ExecutionRun.objects.filter(script=script).exists()
+    assert "expired" in audit_of(script, "script.execution_failed")[0].details["reason"]
+
+
 def test_an_approval_that_lapsed_before_execution_is_refused(supervisor: Any, operator: Any) -> None:
     script = ScriptFactory(approval_expires_at=timezone.now() + timedelta(hours=1))
     script_approve(script=script, user=supervisor)

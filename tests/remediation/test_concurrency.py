@@ -209,3 +209,21 @@ def test_a_four_eyes_refusal_in_a_race_leaves_the_field_to_the_others(supervisor
         assert all(isinstance(o, DomainError) for o in losers(outcomes))
         (decision,) = ApprovalDecision.objects.filter(script=script)
         assert decision.actor_id != requester.pk
+
+
+def test_concurrent_sweeps_escalate_and_expire_once(supervisors: list[Any]) -> None:
+    from remediation.models import NotificationRecord
+
+    script = ScriptFactory(approval_expires_at=timezone.now() + timedelta(hours=24))
+    escalate_at = timezone.now() + timedelta(hours=5)
+    expire_at = timezone.now() + timedelta(hours=25)
+
+    escalations = race(*[partial(approvals_sweep, now=escalate_at)] * 3)
+    assert sum(o["escalated"] for o in escalations) == 1, escalations
+    assert NotificationRecord.objects.filter(object_id=str(script.pk), event="approval_escalated").count() == 1
+    assert len(audit_of(script, "script.approval_escalated")) == 1
+
+    expiries = race(*[partial(approvals_sweep, now=expire_at)] * 3)
+    assert sum(o["expired"] for o in expiries) == 1, expiries
+    assert len(audit_of(script, "script.approval_expired")) == 1
+    assert fresh(script).approval_status == "EXPIRED"

@@ -109,6 +109,17 @@ def test_an_approved_script_can_no_longer_be_revised(supervisor: Any, second_sup
     assert RemediationScript.objects.filter(fingerprint=parent.fingerprint).count() == 1
 
 
+def test_the_requester_of_the_original_cannot_approve_a_revision_either(
+    supervisor: Any, second_supervisor: Any
+) -> None:
+    parent = ScriptFactory(requested_by=second_supervisor)
+    revision = script_revise(script=parent, user=supervisor, generated_script=SAFE_REVISION, rollback_script=None)
+    assert fresh(revision).requested_by_id == second_supervisor.pk
+    with pytest.raises(ActionForbidden) as forbidden:
+        script_approve(script=fresh(revision), user=second_supervisor, justification="someone else revised it")
+    assert forbidden.value.code == "four_eyes"
+
+
 def test_the_reviser_cannot_approve_their_own_revision(supervisor: Any, client_for: Any) -> None:
     revision = script_revise(
         script=ScriptFactory(), user=supervisor, generated_script=SAFE_REVISION, rollback_script=None
