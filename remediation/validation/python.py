@@ -353,6 +353,7 @@ class _Analyzer(ast.NodeVisitor):
         method = node.func.attr if isinstance(node.func, ast.Attribute) else ""
         self._check_dynamic_dispatch(node, name)
         self._check_delete(node, name, method)
+        self._check_move_away(node, name)
         self._check_commands(node, name)
         self._check_code(node, name)
         self._check_deserialise(node, name)
@@ -418,7 +419,7 @@ class _Analyzer(ast.NodeVisitor):
         if info is None or (not info.exact and not info.prefix):
             self.add(
                 rule_prefix or "python.delete_computed_path",
-                Severity.HIGH if recursive else Severity.LOW,
+                Severity.HIGH if recursive else Severity.MEDIUM,
                 node,
                 f"{label} {verb} a path computed at run time; it may be empty, '/' or a system directory.",
                 "Delete a literal path under the application's own directory, and assert the prefix first.",
@@ -452,6 +453,22 @@ class _Analyzer(ast.NodeVisitor):
             )
         else:
             self.report.side_effects.append(f"{verb} {shown}")
+
+    def _check_move_away(self, node: ast.Call, name: str) -> None:
+        """Moving a system file away removes it from where the OS expects it, like a delete."""
+        if name not in {"shutil.move", "os.rename", "os.replace", "os.renames"} or not node.args:
+            return
+        info = self.resolver.path(node.args[0])
+        if info is None:
+            return
+        if is_system_path(info.prefix) or (info.exact and is_root_like(info.prefix)):
+            self.add(
+                "python.delete_system_path",
+                Severity.CRITICAL,
+                node,
+                f"{name} moves {info.prefix!r} away from a system or database location.",
+                "Never move OS, boot or database files from a remediation.",
+            )
 
     def _looks_like_path(self, node: ast.AST) -> bool:
         return isinstance(node, ast.Call) and self._qualname_call(node) in {"pathlib.Path", "pathlib.PosixPath"}

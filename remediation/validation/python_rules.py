@@ -31,19 +31,19 @@ RULES: dict[str, RuleDoc] = {
     ),
     "python.delete_system_path": RuleDoc(
         C,
-        "Deleting anything under system or database trees: /etc, /usr, /boot, /var/lib/postgresql, /var/lib/mysql, "
+        "Deleting (or moving away) anything under system or database trees: /etc, /usr, /boot, /var/lib/postgresql, /var/lib/mysql, "
         "/var/lib/docker, /root ...",
         (
             "import os\nos.remove('/etc/passwd')",
             "from pathlib import Path\nPath('/etc/shadow').unlink()",
             "__import__('shutil').rmtree('/var/lib/postgresql')",
         ),
-        ("import os\nos.remove('/var/cache/myapp/blob.bin')",),
+        ("import os\nos.remove('/var/cache/myapp/blob.bin')", "import shutil\nshutil.move('/opt/app/a.log', '/opt/app/old/')"),
     ),
     "python.delete_computed_path": RuleDoc(
         H,
         "Recursive delete of a path computed at run time (or files directly under a top-level directory); "
-        "a single-file delete of a computed path is LOW.",
+        "a single-file delete of a computed path is MEDIUM.",
         (
             "import os, shutil\nbase = os.environ.get('APP_DIR', '')\nshutil.rmtree(os.path.join(base, 'cache'))",
             "import glob, os\nfor f in glob.glob('/var/log/*.gz'):\n    os.remove(f)",

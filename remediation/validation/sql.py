@@ -929,7 +929,10 @@ def _check_create_function(
     body = opts.get("as")
     body_text = _name(body[0]) if isinstance(body, tuple) and body else ""
     if language == "plpgsql" and body_text:
-        _check_plpgsql(state, body_text, "function", line, depth)
+        returns = "void"
+        if node.returnType is not None and not node.returnType.setof:
+            returns = _name(node.returnType) or "void"
+        _check_plpgsql(state, body_text, "function", line, depth, returns)
     elif language == "sql" and body_text:
         _check_embedded_sql(state, body_text, line, depth)
     state.side_effects.append(f"creates function {name} ({language})")
@@ -959,7 +962,7 @@ def _check_do(state: _State, node: ast.DoStmt, _: Ancestors, line: int, sql: str
         )
 
 
-def _check_plpgsql(state: _State, body: str, where: str, line: int, depth: int) -> None:
+def _check_plpgsql(state: _State, body: str, where: str, line: int, depth: int, returns: str = "void") -> None:
     if depth >= _MAX_EMBED_DEPTH:
         state.add(
             "sql.dynamic_execute",
@@ -972,13 +975,23 @@ def _check_plpgsql(state: _State, body: str, where: str, line: int, depth: int) 
     tag = "$plbody$"
     while tag in body:
         tag = tag[:-1] + "x$"
-    wrapper = f"CREATE FUNCTION pg_temp.remediation_check() RETURNS void LANGUAGE plpgsql AS {tag}{body}{tag}"
-    try:
-        tree = pglast.parse_plpgsql(wrapper)
-    except (ParseError, ValueError) as error:
+    tree: Any = None
+    error: Exception | None = None
+    # A function body is parsed with its own return type first (RETURN NEW needs "trigger", RETURN 1 a
+    # scalar); DO blocks are void by definition.
+    for return_type in dict.fromkeys((returns, "void", "trigger", "int")):
+        wrapper = (
+            f"CREATE FUNCTION pg_temp.remediation_check() RETURNS {return_type} LANGUAGE plpgsql AS {tag}{body}{tag}"
+        )
+        try:
+            tree = pglast.parse_plpgsql(wrapper)
+            break
+        except (ParseError, ValueError) as failure:
+            error = failure
+    if tree is None:
         state.add(
-            "syntax.sql",
-            Severity.CRITICAL,
+            "syntax.sql" if where == "DO block" else "sql.unparsable_embedded",
+            Severity.CRITICAL if where == "DO block" else Severity.HIGH,
             line,
             f"The {where} body does not parse as PL/pgSQL: {error}.",
             "Fix the PL/pgSQL syntax.",
@@ -1088,6 +1101,27 @@ def _check_embedded_sql(state: _State, text: str, line: int, depth: int, *, quie
         # Embedded statements report the line of the statement that holds them.
         if raw.stmt is not None:
             _check_statement(state, raw.stmt, _Lines(text, first_line=line), line, depth=depth + 1)
+
+
+def _check_merge(state: _State, node: ast.MergeStmt, ancestors: Ancestors, line: int, *_: Any) -> None:
+    """MERGE ... ON <always true> WHEN MATCHED THEN DELETE/UPDATE touches every row of the target."""
+    table = _relname(node.relation)
+    for clause in node.mergeWhenClauses or ():
+        if not isinstance(clause, ast.MergeWhenClause):
+            continue
+        if clause.commandType not in {enums.CmdType.CMD_DELETE, enums.CmdType.CMD_UPDATE}:
+            continue
+        verb = "DELETE" if clause.commandType == enums.CmdType.CMD_DELETE else "UPDATE"
+        if _is_always_true(node.joinCondition) and (clause.condition is None or _is_always_true(clause.condition)):
+            state.add(
+                "sql.tautological_where",
+                Severity.CRITICAL,
+                line,
+                f"MERGE INTO {table} ON an always-true condition WHEN MATCHED THEN {verb}: it touches every row.",
+                "Join on the key that selects the rows to change.",
+            )
+        else:
+            state.side_effects.append(f"merges into {table} ({verb.lower()} of matched rows)")
 
 
 def _check_alter_table(state: _State, node: ast.AlterTableStmt, _: Ancestors, line: int, *__: Any) -> None:
@@ -1315,6 +1349,7 @@ _CHECKERS: dict[type, Any] = {
     ast.TruncateStmt: _check_truncate,
     ast.DeleteStmt: _check_delete,
     ast.UpdateStmt: _check_update,
+    ast.MergeStmt: _check_merge,
     ast.AlterSystemStmt: _check_alter_system,
     ast.CreateRoleStmt: _check_create_role,
     ast.AlterRoleStmt: _check_alter_role,

@@ -36,6 +36,7 @@ RULES: dict[str, RuleDoc] = {
             "DELETE FROM users;",
             "WITH d AS (DELETE FROM t RETURNING *) SELECT count(*) FROM d",
             "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$ DELETE FROM t $$",
+            "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN DELETE FROM audit; RETURN NEW; END $$",
         ),
         ("DELETE FROM sessions WHERE created_at < now() - interval '30 days'",),
     ),
@@ -47,14 +48,19 @@ RULES: dict[str, RuleDoc] = {
     ),
     "sql.tautological_where": RuleDoc(
         C,
-        "DELETE/UPDATE whose WHERE is always true: true, 1=1, x=x, 'a'='a', ... OR true, NOT false.",
+        "DELETE/UPDATE whose WHERE is always true: true, 1=1, x=x, 'a'='a', ... OR true, NOT false; MERGE ON true "
+        "WHEN MATCHED THEN DELETE/UPDATE.",
         (
             "DELETE FROM t WHERE true",
             "DELETE FROM t WHERE 1 = 1",
             "UPDATE t SET a = 1 WHERE id = id OR false",
             "DELETE FROM t WHERE user_id = 4 OR 'a' = 'a'",
         ),
-        ("DELETE FROM t WHERE id = 4", "DELETE FROM t WHERE a = b"),
+        (
+            "DELETE FROM t WHERE id = 4",
+            "DELETE FROM t WHERE a = b",
+            "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+        ),
     ),
     "sql.truncate": RuleDoc(
         H,
