@@ -194,6 +194,8 @@ class _Analyzer(ast.NodeVisitor):
         self.dynamic_code_lines: list[int] = []
         self._if_depth = 0
         self.tainted: set[str] = set()
+        #: names bound by ``with CALL as name`` (os.scandir), so loops over them know the directory
+        self.iterables: dict[str, ast.Call] = {}
         self._collect_taint(tree)
 
     # -- plumbing -------------------------------------------------------------------------------------------------
@@ -267,7 +269,16 @@ class _Analyzer(ast.NodeVisitor):
                     break
         self.generic_visit(node)
 
+    def visit_With(self, node: ast.With) -> None:
+        # "with os.scandir(D) as entries: for entry in entries" iterates D like a direct os.scandir loop.
+        for item in node.items:
+            if isinstance(item.context_expr, ast.Call) and isinstance(item.optional_vars, ast.Name):
+                self.iterables[item.optional_vars.id] = item.context_expr
+        self.generic_visit(node)
+
     def _bind_loop(self, target: ast.AST, iterable: ast.AST) -> None:
+        if isinstance(iterable, ast.Name) and iterable.id in self.iterables:
+            iterable = self.iterables[iterable.id]
         if not isinstance(iterable, ast.Call):
             return
         name = self._qualname_call(iterable)

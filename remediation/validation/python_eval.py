@@ -61,6 +61,8 @@ class Resolver:
         #: names bound by loops over directory listings: full paths (PathInfo) or bare entry names (str dir)
         self.path_bindings: dict[str, PathInfo] = {}
         self.entry_names: dict[str, PathInfo] = {}
+        #: the one expression a name is assigned (names assigned more than once are absent)
+        self.expressions: dict[str, ast.expr] = {}
         self._collect(tree)
 
     # -- pre-pass -------------------------------------------------------------------------------------------------
@@ -97,6 +99,7 @@ class Resolver:
                     self.constants.pop(name, None)
                     continue
                 expr = exprs[0]
+                self.expressions[name] = expr
                 qualified = self._alias_of(expr)
                 if qualified:
                     self.aliases[name] = qualified
@@ -272,7 +275,10 @@ class Resolver:
         if isinstance(value, str):
             return PathInfo(value, exact=True)
         if isinstance(node, ast.Name):
-            return self.path_bindings.get(node.id)
+            if node.id in self.path_bindings:
+                return self.path_bindings[node.id]
+            expr = self.expressions.get(node.id)
+            return self.path(expr, depth + 1) if expr is not None else None
         if isinstance(node, ast.Attribute) and node.attr in {"path"} and isinstance(node.value, ast.Name):
             entry = self.entry_names.get(node.value.id)
             return PathInfo(entry.prefix.rstrip("/") + "/", exact=False, source=entry.source) if entry else None

@@ -1,0 +1,6 @@
+import os
+import sys
+
+for target in sys.argv[1:]:
+    path = os.path.abspath(target)
+    os.remove(path)
