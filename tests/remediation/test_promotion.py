@@ -414,3 +414,33 @@ def test_dismiss_needs_a_justification_and_is_audited(supervisor: Any) -> None:
     event = AuditEvent.objects.get(verb="template.proposal_dismissed", object_id=str(proposal.pk))
     assert event.details["justification"] == "Treats the symptom only."
     assert not RemediationTemplate.objects.filter(root_cause_category="clock_skew").exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_executions_finishing_together_make_one_proposal() -> None:
+    import threading
+
+    from django.db import connection
+
+    scripts = proven(4)
+    barrier = threading.Barrier(2)
+    results: list[object] = []
+    errors: list[Exception] = []
+
+    def finish(script: RemediationScript) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results.append(propose_template_if_proven(script=script))
+        except Exception as exc:  # noqa: BLE001 - reported below; a thread's exception would otherwise vanish
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=finish, args=(script,)) for script in scripts[-2:]]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not errors, errors
+    assert TemplateProposal.objects.count() == 1
+    assert sum(result is not None for result in results) == 1
