@@ -9,11 +9,29 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+if TYPE_CHECKING:
+    from remediation.models import RemediationScript
+    from templates_app.models import RemediationTemplate
+
 API = "/api/generative-remediation/"
+WEBHOOK_SECRET = "s3cret-for-webhook-tests-0123456789"
+
+
+def make_script(**fields: Any) -> RemediationScript:
+    """tests.factories.ScriptFactory, typed as the model it creates."""
+    from tests.factories import ScriptFactory
+
+    return cast("RemediationScript", ScriptFactory(**fields))
+
+
+def make_template(**fields: Any) -> RemediationTemplate:
+    from tests.factories import TemplateFactory
+
+    return cast("RemediationTemplate", TemplateFactory(**fields))
 
 
 def audit_of(script: Any, verb: str | None = None) -> list[Any]:
@@ -38,22 +56,25 @@ def fresh(script: Any) -> Any:
 
 
 @pytest.fixture
-def agent_user(roles: None) -> Any:
-    """The user behind an agent, with its raw token (``agent_user.raw_token``)."""
+def agent_and_token(roles: None) -> tuple[Any, str]:
+    """An agent's user and its raw API token."""
     from remediation.services.accounts import agent_create
 
     agent, token, _ = agent_create(name="edge-agent", capabilities=["bash"])
-    user = agent.user
-    user.raw_token = token.raw
-    return user
+    return agent.user, token.raw
 
 
 @pytest.fixture
-def agent_client(agent_user: Any) -> Any:
+def agent_user(agent_and_token: tuple[Any, str]) -> Any:
+    return agent_and_token[0]
+
+
+@pytest.fixture
+def agent_client(agent_and_token: tuple[Any, str]) -> Any:
     from rest_framework.test import APIClient
 
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {agent_user.raw_token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {agent_and_token[1]}")
     return client
 
 
@@ -79,15 +100,14 @@ def no_notification_channels(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def webhook_receiver(monkeypatch: pytest.MonkeyPatch, no_notification_channels: None) -> Iterator[Any]:
-    """A recording HTTP server on 127.0.0.1 configured as the signed webhook channel."""
+    """A recording HTTP server on 127.0.0.1 configured as the signed webhook channel (secret WEBHOOK_SECRET)."""
     from tests.notifications.local_servers import RecordingHTTPServer
 
     server = RecordingHTTPServer()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    server.secret = "s3cret-for-webhook-tests-0123456789"
     monkeypatch.setenv("NOTIFY_WEBHOOK_URL", f"{server.url}/hooks/remediation")
-    monkeypatch.setenv("NOTIFY_WEBHOOK_SECRET", server.secret)
+    monkeypatch.setenv("NOTIFY_WEBHOOK_SECRET", WEBHOOK_SECRET)
     try:
         yield server
     finally:

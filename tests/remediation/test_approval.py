@@ -17,8 +17,7 @@ from remediation.models import ApprovalDecision, ExecutionRun, NotificationRecor
 from remediation.services.approval import approvals_sweep, script_approve, script_reject
 from remediation.services.execution import execution_perform, script_execute, script_execute_queue
 from remediation.services.routing import route_script
-from tests.factories import ScriptFactory
-from tests.remediation.conftest import API, audit_of, fresh, notifications_for
+from tests.remediation.conftest import API, audit_of, fresh, make_script, notifications_for
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +34,7 @@ def _post(client: Any, url: str, body: dict[str, Any] | None = None) -> Any:
 
 
 def test_approval_binds_the_exact_text_and_is_audited_once(supervisor: Any) -> None:
-    script = ScriptFactory(rollback_script="#!/usr/bin/env bash\necho undo\n")
+    script = make_script(rollback_script="#!/usr/bin/env bash\necho undo\n")
 
     approved = script_approve(script=script, user=supervisor, justification="read every line")
 
@@ -60,7 +59,7 @@ def test_approval_binds_the_exact_text_and_is_audited_once(supervisor: Any) -> N
 
 @pytest.mark.parametrize("validation", ["PENDING", "FAILED"])
 def test_only_a_passed_script_can_be_approved(validation: str, supervisor: Any, client_for: Any) -> None:
-    script = ScriptFactory(validation_status=validation)
+    script = make_script(validation_status=validation)
     with pytest.raises(TransitionRefused) as refused:
         script_approve(script=script, user=supervisor, justification="x")
     assert refused.value.code == "validation_not_passed"
@@ -76,7 +75,7 @@ def test_only_a_passed_script_can_be_approved(validation: str, supervisor: Any, 
 
 @pytest.mark.parametrize("approval", ["REQUIRED", "REJECTED", "EXPIRED"])
 def test_cannot_execute_without_approval(approval: str, operator: Any) -> None:
-    script = ScriptFactory(approval_status=approval)
+    script = make_script(approval_status=approval)
     with pytest.raises(TransitionRefused) as refused:
         script_execute(script=script, user=operator)
     assert refused.value.code == "not_approved"
@@ -85,7 +84,7 @@ def test_cannot_execute_without_approval(approval: str, operator: Any) -> None:
 
 
 def test_a_closed_approval_window_refuses_approval_before_the_sweep_runs(supervisor: Any) -> None:
-    script = ScriptFactory(approval_expires_at=timezone.now() - timedelta(minutes=1))
+    script = make_script(approval_expires_at=timezone.now() - timedelta(minutes=1))
     with pytest.raises(TransitionRefused) as refused:
         script_approve(script=script, user=supervisor)
     assert refused.value.code == "approval_expired"
@@ -96,7 +95,7 @@ def test_a_closed_approval_window_refuses_approval_before_the_sweep_runs(supervi
 
 
 def test_the_requester_cannot_approve(supervisor: Any, client_for: Any) -> None:
-    script = ScriptFactory(requested_by=supervisor)
+    script = make_script(requested_by=supervisor)
     with pytest.raises(ActionForbidden) as forbidden:
         script_approve(script=script, user=supervisor, justification="mine")
     assert forbidden.value.code == "four_eyes"
@@ -109,7 +108,7 @@ def test_the_requester_cannot_approve(supervisor: Any, client_for: Any) -> None:
 def test_the_author_of_a_revision_cannot_approve_it_but_another_supervisor_can(
     supervisor: Any, second_supervisor: Any
 ) -> None:
-    script = ScriptFactory(revised_by=supervisor, revision=2, generator="revision")
+    script = make_script(revised_by=supervisor, revision=2, generator="revision")
     with pytest.raises(ActionForbidden) as forbidden:
         script_approve(script=script, user=supervisor, justification="mine")
     assert forbidden.value.code == "four_eyes"
@@ -128,7 +127,7 @@ def test_the_author_of_a_revision_cannot_approve_it_but_another_supervisor_can(
 def test_an_agent_token_can_never_approve_whatever_the_body_says(
     body: dict[str, Any], agent_client: Any, agent_user: Any, supervisor: Any
 ) -> None:
-    script = ScriptFactory()
+    script = make_script()
     response = _post(agent_client, f"{API}scripts/{script.pk}/approve", body)
     assert response.status_code == 403
     assert fresh(script).approval_status == "REQUIRED"
@@ -140,7 +139,7 @@ def test_an_agent_in_the_supervisor_group_is_still_refused(agent_user: Any, agen
     agent_user.groups.add(Group.objects.get(name="supervisor"))
     agent_user.is_superuser = True
     agent_user.save()
-    script = ScriptFactory()
+    script = make_script()
     assert _post(agent_client, f"{API}scripts/{script.pk}/approve", {"justification": "x"}).status_code == 403
     assert _post(agent_client, f"{API}scripts/{script.pk}/reject", {"justification": "x"}).status_code == 403
     with pytest.raises(ActionForbidden) as forbidden:
@@ -150,7 +149,7 @@ def test_an_agent_in_the_supervisor_group_is_still_refused(agent_user: Any, agen
 
 
 def test_operators_and_out_of_scope_supervisors_cannot_approve(operator: Any, make_person: Any) -> None:
-    script = ScriptFactory(service="checkout-api")
+    script = make_script(service="checkout-api")
     outsider = make_person("supervisor", ("payments",), username="pat-payments")
     with pytest.raises(ActionForbidden) as by_role:
         script_approve(script=script, user=operator)
@@ -167,7 +166,7 @@ def test_operators_and_out_of_scope_supervisors_cannot_approve(operator: Any, ma
 def test_low_confidence_needs_a_written_justification(
     justification: str | None, supervisor: Any, client_for: Any
 ) -> None:
-    script = ScriptFactory(confidence_level="LOW", confidence_score=0.3, needs_detailed_review=True)
+    script = make_script(confidence_level="LOW", confidence_score=0.3, needs_detailed_review=True)
     body = {} if justification is None else {"justification": justification}
     response = _post(client_for(supervisor), f"{API}scripts/{script.pk}/approve", body)
     assert response.status_code == 400
@@ -190,7 +189,7 @@ def test_low_confidence_quorum_needs_two_distinct_supervisors(
     settings: Any, supervisor: Any, second_supervisor: Any
 ) -> None:
     settings.LOW_CONFIDENCE_QUORUM = 2
-    script = ScriptFactory(confidence_level="LOW", confidence_score=0.3)
+    script = make_script(confidence_level="LOW", confidence_score=0.3)
 
     first = script_approve(script=script, user=supervisor, justification="looks right")
     assert first.approval_status == "REQUIRED"
@@ -212,7 +211,7 @@ def test_low_confidence_quorum_needs_two_distinct_supervisors(
 
 def test_quorum_does_not_apply_to_medium_confidence(settings: Any, supervisor: Any) -> None:
     settings.LOW_CONFIDENCE_QUORUM = 2
-    script = ScriptFactory(confidence_level="MEDIUM")
+    script = make_script(confidence_level="MEDIUM")
     assert script_approve(script=script, user=supervisor).approval_status == "APPROVED"
 
 
@@ -221,7 +220,7 @@ def test_quorum_does_not_apply_to_medium_confidence(settings: Any, supervisor: A
 
 @pytest.mark.parametrize("body", [{}, {"justification": ""}, {"justification": "   "}])
 def test_rejection_needs_a_justification(body: dict[str, Any], supervisor: Any, client_for: Any) -> None:
-    script = ScriptFactory()
+    script = make_script()
     response = _post(client_for(supervisor), f"{API}scripts/{script.pk}/reject", body)
     assert response.status_code == 400
     assert response.json()["field"] == "justification"
@@ -232,7 +231,7 @@ def test_rejection_needs_a_justification(body: dict[str, Any], supervisor: Any, 
 
 
 def test_rejection_is_recorded_with_its_reason(supervisor: Any, client_for: Any) -> None:
-    script = ScriptFactory()
+    script = make_script()
     response = _post(
         client_for(supervisor), f"{API}scripts/{script.pk}/reject", {"justification": "deletes the wrong cache"}
     )
@@ -255,7 +254,7 @@ def test_rejection_is_recorded_with_its_reason(supervisor: Any, client_for: Any)
 
 @pytest.mark.parametrize("field", ["generated_script", "rollback_script"])
 def test_text_changed_after_approval_never_runs(field: str, supervisor: Any, operator: Any, client_for: Any) -> None:
-    script = ScriptFactory(rollback_script="#!/usr/bin/env bash\necho undo\n")
+    script = make_script(rollback_script="#!/usr/bin/env bash\necho undo\n")
     script_approve(script=script, user=supervisor)
     # Someone with database access edits the approved text (no model save, no workflow).
     RemediationScript.objects.filter(pk=script.pk).update(**{field: "#!/usr/bin/env bash\nrm -rf /srv/data\n"})
@@ -273,7 +272,7 @@ def test_text_changed_after_approval_never_runs(field: str, supervisor: Any, ope
 def test_execution_rechecks_the_binding_just_before_running(
     supervisor: Any, operator: Any, on_commit: Any, no_notification_channels: None
 ) -> None:
-    script = ScriptFactory()
+    script = make_script()
     script_approve(script=script, user=supervisor)
     queued = script_execute(script=script, user=operator)  # the task would run after commit; it has not yet
     assert queued.execution_status == "QUEUED"
@@ -311,7 +310,7 @@ def test_text_changed_between_the_last_check_and_the_start_never_runs(
 ) -> None:
     from remediation.services import execution
 
-    script = ScriptFactory()
+    script = make_script()
     script_approve(script=script, user=supervisor)
     script_execute(script=script, user=operator)
     approved_sha = sha256_text(script.generated_script)
@@ -334,7 +333,7 @@ def test_text_changed_between_the_last_check_and_the_start_never_runs(
 def test_an_approval_that_lapses_while_queued_fails_at_the_last_check(
     supervisor: Any, operator: Any, on_commit: Any, no_notification_channels: None
 ) -> None:
-    script = ScriptFactory(approval_expires_at=timezone.now() + timedelta(hours=1))
+    script = make_script(approval_expires_at=timezone.now() + timedelta(hours=1))
     script_approve(script=script, user=supervisor)
     script_execute(script=script, user=operator)
     ApprovalDecision.objects.filter(script=script).update(expires_at=timezone.now() - timedelta(seconds=1))
@@ -345,7 +344,7 @@ def test_an_approval_that_lapses_while_queued_fails_at_the_last_check(
 
 
 def test_an_approval_that_lapsed_before_execution_is_refused(supervisor: Any, operator: Any) -> None:
-    script = ScriptFactory(approval_expires_at=timezone.now() + timedelta(hours=1))
+    script = make_script(approval_expires_at=timezone.now() + timedelta(hours=1))
     script_approve(script=script, user=supervisor)
     ApprovalDecision.objects.filter(script=script).update(expires_at=timezone.now() - timedelta(seconds=1))
     with pytest.raises(TransitionRefused) as refused:
@@ -362,7 +361,7 @@ def test_escalation_happens_once_then_the_approval_expires_for_good(
 ) -> None:
     settings.APPROVAL_ESCALATE_AFTER_HOURS = 4
     settings.APPROVAL_EXPIRE_AFTER_HOURS = 24
-    script = route_script(script=ScriptFactory(confidence_level="MEDIUM"))
+    script = route_script(script=make_script(confidence_level="MEDIUM"))
     deadline = fresh(script).approval_expires_at
     start = timezone.now()
     assert deadline is not None and timedelta(hours=23) < deadline - start <= timedelta(hours=24)
@@ -402,8 +401,8 @@ def test_escalation_happens_once_then_the_approval_expires_for_good(
 
 def test_the_sweep_leaves_decided_and_superseded_scripts_alone(supervisor: Any) -> None:
     past = timezone.now() - timedelta(hours=1)
-    approved = ScriptFactory(approval_status="APPROVED", approval_expires_at=past)
-    superseded = ScriptFactory(is_current_revision=False, approval_expires_at=past)
+    approved = make_script(approval_status="APPROVED", approval_expires_at=past)
+    superseded = make_script(is_current_revision=False, approval_expires_at=past)
     assert approvals_sweep() == {"escalated": 0, "expired": 0}
     assert fresh(approved).approval_status == "APPROVED"
     assert fresh(superseded).approval_status == "REQUIRED"

@@ -17,8 +17,7 @@ from remediation.models import AuditEvent
 from remediation.services.approval import script_approve, script_reject
 from remediation.services.execution import script_execute
 from remediation.services.review import comment_create, script_revise
-from tests.factories import ScriptFactory
-from tests.remediation.conftest import API, audit_of
+from tests.remediation.conftest import API, audit_of, make_script
 
 pytestmark = pytest.mark.django_db
 
@@ -95,8 +94,8 @@ def test_the_api_lists_a_scripts_events_oldest_first_with_actor_verb_and_time(
     on_commit: Any,
     no_notification_channels: None,
 ) -> None:
-    script = ScriptFactory()
-    other = ScriptFactory()
+    script = make_script()
+    other = make_script()
     script_reject(script=other, user=supervisor, justification="someone else's script")
     comment_create(script=script, user=operator, body="line 3 is fine", line=3)
     script_approve(script=script, user=supervisor, justification="ok")
@@ -122,14 +121,13 @@ def test_the_api_lists_a_scripts_events_oldest_first_with_actor_verb_and_time(
     assert actors["script.approved"] == supervisor.username
     assert actors["script.execution_queued"] == operator.username
     assert actors["script.execution_started"] == "system"
-    assert len(events) == len(audit_of(script)) + sum(
-        AuditEvent.objects.filter(object_type="execution_run", object_id=str(run.pk)).count()
-        for run in script.runs.all()
-    )
+    run_ids = [str(pk) for pk in script.runs.values_list("pk", flat=True)]
+    run_events = AuditEvent.objects.filter(object_type="execution_run", object_id__in=run_ids).count()
+    assert len(events) == len(audit_of(script)) + run_events
 
 
 def test_events_made_through_the_api_carry_its_request_id(supervisor: Any, client_for: Any) -> None:
-    script = ScriptFactory()
+    script = make_script()
     response = client_for(supervisor).post(
         f"{API}scripts/{script.pk}/approve",
         data=json.dumps({}),
@@ -153,7 +151,7 @@ def test_events_made_through_the_api_carry_its_request_id(supervisor: Any, clien
 def test_the_trail_of_a_revision_includes_the_earlier_revisions(
     supervisor: Any, second_supervisor: Any, client_for: Any
 ) -> None:
-    first = ScriptFactory()
+    first = make_script()
     script_reject(script=first, user=second_supervisor, justification="too broad")
     revision = script_revise(
         script=first, user=supervisor, generated_script="#!/usr/bin/env bash\ndf -h /var\n", rollback_script=None

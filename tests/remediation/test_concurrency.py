@@ -24,8 +24,7 @@ from remediation.models import ApprovalDecision, ExecutionRun
 from remediation.services.approval import approvals_sweep, script_approve, script_reject
 from remediation.services.execution import script_execute
 from remediation.services.review import script_revise
-from tests.factories import ScriptFactory
-from tests.remediation.conftest import audit_of, fresh
+from tests.remediation.conftest import audit_of, fresh, make_script
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("no_notification_channels")]
 
@@ -70,7 +69,7 @@ def supervisors(make_person: Any) -> list[Any]:
 
 def test_four_supervisors_approving_at_once_approve_once(supervisors: list[Any]) -> None:
     for _ in range(ROUNDS):
-        script = ScriptFactory()
+        script = make_script()
 
         outcomes = race(
             *[partial(script_approve, script=script, user=user, justification="go") for user in supervisors]
@@ -86,7 +85,7 @@ def test_four_supervisors_approving_at_once_approve_once(supervisors: list[Any])
 
 def test_approve_and_reject_at_once_one_decision_wins(supervisors: list[Any]) -> None:
     for _ in range(ROUNDS):
-        script = ScriptFactory()
+        script = make_script()
         approve = [partial(script_approve, script=script, user=user) for user in supervisors[:2]]
         reject = [partial(script_reject, script=script, user=user, justification="no") for user in supervisors[2:]]
 
@@ -104,7 +103,7 @@ def test_approve_and_reject_at_once_one_decision_wins(supervisors: list[Any]) ->
 def test_executing_at_once_queues_and_runs_once(supervisors: list[Any], make_person: Any) -> None:
     operator = make_person("operator", username="oli-operator")
     for _ in range(3):
-        script = ScriptFactory()
+        script = make_script()
         script_approve(script=script, user=supervisors[0])
         people = [operator, *supervisors]
 
@@ -124,7 +123,7 @@ def test_executing_at_once_queues_and_runs_once(supervisors: list[Any], make_per
 
 def test_approval_racing_the_expiry_sweep_ends_in_one_state(supervisors: list[Any]) -> None:
     for _ in range(ROUNDS):
-        script = ScriptFactory(approval_expires_at=timezone.now() + timedelta(minutes=5))
+        script = make_script(approval_expires_at=timezone.now() + timedelta(minutes=5))
         later = timezone.now() + timedelta(minutes=10)
 
         outcomes = race(
@@ -149,7 +148,7 @@ def test_low_quorum_two_supervisors_at_once_both_count(supervisors: list[Any], s
     settings.LOW_CONFIDENCE_QUORUM = 2
     assert django_settings.LOW_CONFIDENCE_QUORUM == 2  # the threads read the same settings object
     for _ in range(ROUNDS):
-        script = ScriptFactory(confidence_level="LOW", confidence_score=0.3)
+        script = make_script(confidence_level="LOW", confidence_score=0.3)
 
         outcomes = race(
             *[partial(script_approve, script=script, user=user, justification="ok") for user in supervisors[:2]]
@@ -165,7 +164,7 @@ def test_low_quorum_two_supervisors_at_once_both_count(supervisors: list[Any], s
 def test_a_double_click_does_not_make_a_quorum(supervisors: list[Any], settings: Any) -> None:
     settings.LOW_CONFIDENCE_QUORUM = 2
     for _ in range(ROUNDS):
-        script = ScriptFactory(confidence_level="LOW", confidence_score=0.3)
+        script = make_script(confidence_level="LOW", confidence_score=0.3)
         double_click = partial(script_approve, script=script, user=supervisors[0], justification="ok")
 
         outcomes = race(double_click, double_click, double_click)
@@ -179,7 +178,7 @@ def test_a_double_click_does_not_make_a_quorum(supervisors: list[Any], settings:
 def test_revising_while_another_supervisor_approves_never_does_both(supervisors: list[Any]) -> None:
     new_text = "#!/usr/bin/env bash\nset -euo pipefail\ndf -h /var\n"
     for _ in range(2):
-        script = ScriptFactory()
+        script = make_script()
 
         revised, approved = race(
             partial(script_revise, script=script, user=supervisors[0], generated_script=new_text, rollback_script=None),
@@ -200,7 +199,7 @@ def test_revising_while_another_supervisor_approves_never_does_both(supervisors:
 def test_a_four_eyes_refusal_in_a_race_leaves_the_field_to_the_others(supervisors: list[Any]) -> None:
     requester = supervisors[0]
     for _ in range(2):
-        script = ScriptFactory(requested_by=requester)
+        script = make_script(requested_by=requester)
 
         outcomes = race(*[partial(script_approve, script=script, user=user) for user in supervisors])
 
@@ -214,7 +213,7 @@ def test_a_four_eyes_refusal_in_a_race_leaves_the_field_to_the_others(supervisor
 def test_concurrent_sweeps_escalate_and_expire_once(supervisors: list[Any]) -> None:
     from remediation.models import NotificationRecord
 
-    script = ScriptFactory(approval_expires_at=timezone.now() + timedelta(hours=24))
+    script = make_script(approval_expires_at=timezone.now() + timedelta(hours=24))
     escalate_at = timezone.now() + timedelta(hours=5)
     expire_at = timezone.now() + timedelta(hours=25)
 

@@ -9,7 +9,7 @@ approve, reject or execute into 409 with the reason.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -20,6 +20,7 @@ from remediation.lifecycle import (
     SCRIPT_TRANSITIONS,
     SYSTEM,
     Actor,
+    ScriptStatusField,
     transition_run,
     transition_script,
 )
@@ -31,8 +32,7 @@ from remediation.models import (
     RunStatus,
     ValidationStatus,
 )
-from tests.factories import ScriptFactory
-from tests.remediation.conftest import API, audit_of, fresh
+from tests.remediation.conftest import API, audit_of, fresh, make_script
 
 pytestmark = pytest.mark.django_db
 
@@ -82,17 +82,17 @@ def test_the_code_table_is_the_documented_table() -> None:
 def test_an_allowed_script_transition_moves_and_writes_one_audit_event(
     field: str, source: str, target: str, supervisor: Any
 ) -> None:
-    script = ScriptFactory(**{field: source})
+    script = make_script(**{field: source})
     others = {name: getattr(script, name) for name in STATUSES if name != field}
 
     moved = transition_script(
         script.pk,
-        field=field,
+        field=cast("ScriptStatusField", field),
         target=target,
         actor=Actor.of(supervisor),
         verb="test.moved",
         details={"why": "table test"},
-    )  # type: ignore[arg-type]
+    )
 
     assert getattr(moved, field) == target
     stored = fresh(script)
@@ -114,10 +114,12 @@ def test_an_allowed_script_transition_moves_and_writes_one_audit_event(
 
 @pytest.mark.parametrize(("field", "source", "target"), ILLEGAL, ids=[_ids(c) for c in ILLEGAL])
 def test_an_illegal_script_transition_is_refused_and_changes_nothing(field: str, source: str, target: str) -> None:
-    script = ScriptFactory(**{field: source})
+    script = make_script(**{field: source})
 
     with pytest.raises(TransitionRefused) as refused:
-        transition_script(script.pk, field=field, target=target, actor=SYSTEM, verb="test.moved")  # type: ignore[arg-type]
+        transition_script(
+            script.pk, field=cast("ScriptStatusField", field), target=target, actor=SYSTEM, verb="test.moved"
+        )
 
     assert refused.value.http_status == 409
     assert refused.value.code == "illegal_transition"
@@ -127,7 +129,7 @@ def test_an_illegal_script_transition_is_refused_and_changes_nothing(field: str,
 
 
 def test_a_failing_guard_rolls_back_the_move_and_writes_no_audit() -> None:
-    script = ScriptFactory()
+    script = make_script()
 
     def guard(locked: Any) -> None:
         raise ActionForbidden("not you", code="four_eyes")
@@ -148,7 +150,7 @@ def test_a_failing_guard_rolls_back_the_move_and_writes_no_audit() -> None:
 
 
 def test_updates_ride_along_and_are_audited_with_their_previous_values() -> None:
-    script = ScriptFactory(execution_status="QUEUED")
+    script = make_script(execution_status="QUEUED")
     transition_script(
         script.pk,
         field="execution_status",
@@ -189,7 +191,7 @@ def test_the_run_table_is_the_documented_table() -> None:
 
 @pytest.mark.parametrize(("source", "target"), RUN_COMBINATIONS, ids=[f"{s}->{t}" for s, t in RUN_COMBINATIONS])
 def test_run_transitions(source: str, target: str) -> None:
-    script = ScriptFactory(approval_status="APPROVED", execution_status="RUNNING")
+    script = make_script(approval_status="APPROVED", execution_status="RUNNING")
     run = ExecutionRun.objects.create(
         script=script,
         environment="sandbox",
@@ -222,7 +224,7 @@ def _post(client: Any, url: str, body: dict[str, Any] | None = None) -> Any:
 def test_api_refuses_an_approval_decision_once_decided(
     action: str, status: str, client_for: Any, supervisor: Any
 ) -> None:
-    script = ScriptFactory(approval_status=status)
+    script = make_script(approval_status=status)
     response = _post(client_for(supervisor), f"{API}scripts/{script.pk}/{action}", {"justification": "looked at it"})
     assert response.status_code == 409
     body = response.json()
@@ -236,7 +238,7 @@ def test_api_refuses_an_approval_decision_once_decided(
 def test_api_refuses_to_execute_from_an_execution_status_that_cannot_queue(
     status: str, client_for: Any, supervisor: Any
 ) -> None:
-    script = ScriptFactory(approval_status="APPROVED", execution_status=status)
+    script = make_script(approval_status="APPROVED", execution_status=status)
     response = _post(client_for(supervisor), f"{API}scripts/{script.pk}/execute")
     assert response.status_code == 409
     assert response.json()["code"] == "illegal_transition"
@@ -247,7 +249,7 @@ def test_api_refuses_to_execute_from_an_execution_status_that_cannot_queue(
 
 @pytest.mark.parametrize("status", ["REQUIRED", "REJECTED", "EXPIRED"])
 def test_api_refuses_to_execute_a_script_that_is_not_approved(status: str, client_for: Any, operator: Any) -> None:
-    script = ScriptFactory(approval_status=status)
+    script = make_script(approval_status=status)
     response = _post(client_for(operator), f"{API}scripts/{script.pk}/execute")
     assert response.status_code == 409
     assert response.json()["code"] == "not_approved"
@@ -260,7 +262,7 @@ def test_api_refuses_to_execute_an_approved_status_without_a_recorded_decision(
     client_for: Any, supervisor: Any
 ) -> None:
     # APPROVED set behind the workflow's back (no ApprovalDecision bound to the text): never runs.
-    script = ScriptFactory(approval_status="APPROVED")
+    script = make_script(approval_status="APPROVED")
     response = _post(client_for(supervisor), f"{API}scripts/{script.pk}/execute")
     assert response.status_code == 409
     assert response.json()["code"] == "approval_binding"

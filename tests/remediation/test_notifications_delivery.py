@@ -25,9 +25,8 @@ from remediation.notifications.channels import (
 from remediation.services.routing import route_script
 from templates_app.models import RemediationTemplate
 from templates_app.services import template_record_outcome, template_release
-from tests.factories import ScriptFactory, TemplateFactory
 from tests.notifications.local_servers import CannedResponse, RecordingHTTPServer
-from tests.remediation.conftest import notifications_for
+from tests.remediation.conftest import WEBHOOK_SECRET, make_script, make_template, notifications_for
 
 pytestmark = pytest.mark.django_db
 
@@ -44,10 +43,10 @@ def _headers(request: Any) -> dict[str, str]:
 def test_needs_review_unsafe_auto_executed_and_failed_are_recorded(
     on_commit: Any, no_notification_channels: None
 ) -> None:
-    medium = ScriptFactory(confidence_level="MEDIUM")
-    unsafe = ScriptFactory(confidence_level="MEDIUM", validation_status="FAILED")
-    auto = ScriptFactory(confidence_level="HIGH")
-    failing = ScriptFactory(confidence_level="HIGH", generated_script=FAILS)
+    medium = make_script(confidence_level="MEDIUM")
+    unsafe = make_script(confidence_level="MEDIUM", validation_status="FAILED")
+    auto = make_script(confidence_level="HIGH")
+    failing = make_script(confidence_level="HIGH", generated_script=FAILS)
     with on_commit():
         for script in (medium, unsafe, auto, failing):
             route_script(script=script)
@@ -72,7 +71,7 @@ def test_three_failures_in_a_row_quarantine_a_template_and_notify_once(
     settings: Any, no_notification_channels: None
 ) -> None:
     settings.TEMPLATE_QUARANTINE_CONSECUTIVE_FAILURES = 3
-    template = TemplateFactory()
+    template = make_template()
     template_record_outcome(template_id=template.pk, succeeded=False)
     template_record_outcome(template_id=template.pk, succeeded=False)
     template_record_outcome(template_id=template.pk, succeeded=True)  # a success resets the run of failures
@@ -98,9 +97,9 @@ def test_failed_executions_of_a_templated_script_quarantine_its_template(
     settings: Any, on_commit: Any, no_notification_channels: None
 ) -> None:
     settings.TEMPLATE_QUARANTINE_CONSECUTIVE_FAILURES = 3
-    template = TemplateFactory()
+    template = make_template()
     for _ in range(3):
-        script = ScriptFactory(confidence_level="HIGH", template=template, generated_script=FAILS)
+        script = make_script(confidence_level="HIGH", template=template, generated_script=FAILS)
         with on_commit():
             route_script(script=script)
     template.refresh_from_db()
@@ -112,7 +111,7 @@ def test_failed_executions_of_a_templated_script_quarantine_its_template(
 def test_releasing_a_quarantined_template_needs_a_justification(
     supervisor: Any, no_notification_channels: None
 ) -> None:
-    template = TemplateFactory(
+    template = make_template(
         is_quarantined=True, quarantine_reason="3 consecutive failed executions", consecutive_failures=3
     )
     for blank in ("", "   "):
@@ -135,7 +134,7 @@ def test_releasing_a_quarantined_template_needs_a_justification(
 def test_a_notification_is_delivered_signed_and_marked_sent(
     webhook_receiver: RecordingHTTPServer, on_commit: Any
 ) -> None:
-    script = ScriptFactory(confidence_level="MEDIUM")
+    script = make_script(confidence_level="MEDIUM")
     with on_commit():
         route_script(script=script)
 
@@ -148,7 +147,7 @@ def test_a_notification_is_delivered_signed_and_marked_sent(
     headers = _headers(request)
     assert headers[EVENT_HEADER.lower()] == "script_needs_review"
     assert headers[DELIVERY_HEADER.lower()] == str(record.pk)
-    secret = webhook_receiver.secret
+    secret = WEBHOOK_SECRET
     signature, timestamp = headers[SIGNATURE_HEADER.lower()], headers[TIMESTAMP_HEADER.lower()]
     assert verify_signature(secret, timestamp, request.body, signature)
     assert not verify_signature(secret, timestamp, request.body.replace(b"MEDIUM", b"HIGH"), signature)
@@ -174,7 +173,7 @@ def test_a_server_error_marks_the_record_failed_and_asks_celery_to_retry(
     webhook_receiver: RecordingHTTPServer, on_commit: Any
 ) -> None:
     webhook_receiver.respond(500, "upstream down")
-    script = ScriptFactory(confidence_level="MEDIUM")
+    script = make_script(confidence_level="MEDIUM")
 
     # Eager and propagating (the test default): the task's retry request surfaces as celery's Retry.
     with pytest.raises(Retry) as retry, on_commit():
@@ -193,7 +192,7 @@ def test_a_receiver_that_stays_down_is_tried_six_times_then_given_up(
     webhook_receiver: RecordingHTTPServer, on_commit: Any, eager_retries: None
 ) -> None:
     webhook_receiver.respond(500, "upstream down")
-    script = ScriptFactory(confidence_level="MEDIUM")
+    script = make_script(confidence_level="MEDIUM")
     with on_commit():
         route_script(script=script)
 
@@ -233,7 +232,7 @@ def test_a_retry_after_a_server_error_delivers_and_marks_sent(
     try:
         monkeypatch.setenv("NOTIFY_WEBHOOK_URL", f"{server.url}/hook")
         monkeypatch.setenv("NOTIFY_WEBHOOK_SECRET", "another-secret-of-some-length")
-        script = ScriptFactory(confidence_level="MEDIUM")
+        script = make_script(confidence_level="MEDIUM")
         with on_commit():
             route_script(script=script)
     finally:
@@ -246,7 +245,7 @@ def test_a_retry_after_a_server_error_delivers_and_marks_sent(
 
 def test_a_client_error_is_not_retried(webhook_receiver: RecordingHTTPServer, on_commit: Any) -> None:
     webhook_receiver.respond(400, "bad payload")
-    script = ScriptFactory(confidence_level="MEDIUM")
+    script = make_script(confidence_level="MEDIUM")
     with on_commit():
         route_script(script=script)
     (record,) = notifications_for(script)
@@ -259,7 +258,7 @@ def test_delivery_never_blocks_or_undoes_the_workflow(webhook_receiver: Recordin
     # The receiver is down (connection refused): the script is still routed and waiting for approval.
     webhook_receiver.shutdown()
     webhook_receiver.server_close()
-    script = ScriptFactory(confidence_level="MEDIUM")
+    script = make_script(confidence_level="MEDIUM")
     with pytest.raises(Retry), on_commit():
         route_script(script=script)
     script.refresh_from_db()

@@ -12,8 +12,8 @@ from remediation.models import ApprovalDecision, ExecutionRun, RemediationScript
 from remediation.services.approval import script_approve, script_reject
 from remediation.services.execution import script_execute
 from remediation.services.review import revision_chain, script_revise
-from tests.factories import ScriptFactory, TemplateFactory, rca_payload
-from tests.remediation.conftest import API, audit_of, fresh, notifications_for
+from tests.factories import rca_payload
+from tests.remediation.conftest import API, audit_of, fresh, make_script, make_template, notifications_for
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("no_notification_channels")]
 
@@ -23,8 +23,8 @@ DANGEROUS_REVISION = "#!/usr/bin/env bash\nrm -rf --no-preserve-root /\n"
 
 def _high_confidence_template_script(**fields: Any) -> Any:
     """A templated script whose revision scores HIGH (template, complete parameters, confident RCA)."""
-    template = TemplateFactory()
-    return ScriptFactory(
+    template = make_template()
+    return make_script(
         template=template,
         root_cause_analysis=rca_payload(confidence=0.97),
         confidence_factors={"completeness": 1.0},
@@ -35,7 +35,7 @@ def _high_confidence_template_script(**fields: Any) -> Any:
 
 
 def test_a_revision_is_a_new_row_that_starts_the_workflow_again(supervisor: Any, second_supervisor: Any) -> None:
-    parent = ScriptFactory(approval_status="REJECTED")
+    parent = make_script(approval_status="REJECTED")
 
     revision = script_revise(
         script=parent,
@@ -82,7 +82,7 @@ def test_a_revision_is_a_new_row_that_starts_the_workflow_again(supervisor: Any,
 def test_the_superseded_revision_can_no_longer_be_approved_or_executed(
     supervisor: Any, second_supervisor: Any, operator: Any, make_person: Any
 ) -> None:
-    parent = ScriptFactory()
+    parent = make_script()
     script_revise(script=parent, user=supervisor, generated_script=SAFE_REVISION, rollback_script=None)
 
     with pytest.raises(TransitionRefused) as refused:
@@ -101,7 +101,7 @@ def test_the_superseded_revision_can_no_longer_be_approved_or_executed(
 
 def test_an_approved_script_can_no_longer_be_revised(supervisor: Any, second_supervisor: Any, operator: Any) -> None:
     # Once approved, the text is bound by the approval and can no longer change.
-    parent = ScriptFactory()
+    parent = make_script()
     script_approve(script=parent, user=second_supervisor)
     with pytest.raises(TransitionRefused) as refused:
         script_revise(script=fresh(parent), user=supervisor, generated_script=SAFE_REVISION, rollback_script=None)
@@ -112,7 +112,7 @@ def test_an_approved_script_can_no_longer_be_revised(supervisor: Any, second_sup
 def test_the_requester_of_the_original_cannot_approve_a_revision_either(
     supervisor: Any, second_supervisor: Any
 ) -> None:
-    parent = ScriptFactory(requested_by=second_supervisor)
+    parent = make_script(requested_by=second_supervisor)
     revision = script_revise(script=parent, user=supervisor, generated_script=SAFE_REVISION, rollback_script=None)
     assert fresh(revision).requested_by_id == second_supervisor.pk
     with pytest.raises(ActionForbidden) as forbidden:
@@ -122,7 +122,7 @@ def test_the_requester_of_the_original_cannot_approve_a_revision_either(
 
 def test_the_reviser_cannot_approve_their_own_revision(supervisor: Any, client_for: Any) -> None:
     revision = script_revise(
-        script=ScriptFactory(), user=supervisor, generated_script=SAFE_REVISION, rollback_script=None
+        script=make_script(), user=supervisor, generated_script=SAFE_REVISION, rollback_script=None
     )
     with pytest.raises(ActionForbidden) as forbidden:
         script_approve(script=revision, user=supervisor, justification="I wrote it, so I know")
@@ -146,7 +146,7 @@ def test_a_high_scoring_revision_is_never_approved_by_policy(supervisor: Any, se
 
 def test_a_dangerous_revision_fails_validation_and_cannot_be_approved(supervisor: Any, second_supervisor: Any) -> None:
     revision = script_revise(
-        script=ScriptFactory(), user=supervisor, generated_script=DANGEROUS_REVISION, rollback_script=None
+        script=make_script(), user=supervisor, generated_script=DANGEROUS_REVISION, rollback_script=None
     )
     stored = fresh(revision)
     assert stored.validation_status == "FAILED"
@@ -162,7 +162,7 @@ def test_quorum_approvals_on_the_parent_do_not_carry_over(
     settings: Any, supervisor: Any, second_supervisor: Any, make_person: Any
 ) -> None:
     settings.LOW_CONFIDENCE_QUORUM = 2
-    parent = ScriptFactory(confidence_level="LOW", confidence_score=0.3)
+    parent = make_script(confidence_level="LOW", confidence_score=0.3)
     script_approve(script=parent, user=supervisor, justification="half way")
     third = make_person("supervisor", username="tia-supervisor")
     revision = script_revise(script=fresh(parent), user=third, generated_script=SAFE_REVISION, rollback_script=None)
@@ -174,7 +174,7 @@ def test_quorum_approvals_on_the_parent_do_not_carry_over(
 
 @pytest.mark.parametrize("role", ["operator", "viewer"])
 def test_only_supervisors_revise(role: str, make_person: Any) -> None:
-    parent = ScriptFactory()
+    parent = make_script()
     with pytest.raises(ActionForbidden):
         script_revise(
             script=parent,
@@ -186,7 +186,7 @@ def test_only_supervisors_revise(role: str, make_person: Any) -> None:
 
 
 def test_an_agent_cannot_revise(agent_user: Any, agent_client: Any) -> None:
-    parent = ScriptFactory()
+    parent = make_script()
     with pytest.raises(ActionForbidden):
         script_revise(script=parent, user=agent_user, generated_script=SAFE_REVISION, rollback_script=None)
     response = agent_client.post(
@@ -200,11 +200,11 @@ def test_an_agent_cannot_revise(agent_user: Any, agent_client: Any) -> None:
 
 def test_an_empty_revision_is_invalid(supervisor: Any) -> None:
     with pytest.raises(InvalidInput):
-        script_revise(script=ScriptFactory(), user=supervisor, generated_script="  \n", rollback_script=None)
+        script_revise(script=make_script(), user=supervisor, generated_script="  \n", rollback_script=None)
 
 
 def test_revision_chain_and_diff_through_the_api(supervisor: Any, second_supervisor: Any, client_for: Any) -> None:
-    first = ScriptFactory()
+    first = make_script()
     client = client_for(supervisor)
     response = client.post(
         f"{API}scripts/{first.pk}/revise",
@@ -232,7 +232,7 @@ def test_revising_a_script_of_another_service_is_forbidden(make_person: Any) -> 
     outsider = make_person("supervisor", ("payments",), username="pat-payments")
     with pytest.raises(ActionForbidden) as forbidden:
         script_revise(
-            script=ScriptFactory(service="checkout-api"),
+            script=make_script(service="checkout-api"),
             user=outsider,
             generated_script=SAFE_REVISION,
             rollback_script=None,

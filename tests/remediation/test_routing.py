@@ -18,8 +18,7 @@ from remediation.models import ApprovalDecision, ExecutionRun, ServiceBudget
 from remediation.policy import PolicyKnobs, route
 from remediation.services.approval import script_approve
 from remediation.services.routing import route_script
-from tests.factories import ScriptFactory
-from tests.remediation.conftest import audit_of, fresh, notifications_for
+from tests.remediation.conftest import audit_of, fresh, make_script, notifications_for
 
 LISTS_DISK = '#!/usr/bin/env bash\nset -euo pipefail\necho "dry-run=${REMEDIATION_DRY_RUN}"\ndf -h /\n'
 FAILS_IN_REHEARSAL = "#!/usr/bin/env bash\necho 'cache dir missing' >&2\nexit 3\n"
@@ -73,7 +72,7 @@ def test_sql_is_never_auto_executed_by_default() -> None:
 def test_high_and_passed_is_approved_by_policy_and_runs_in_the_sandbox(
     on_commit: Any, no_notification_channels: None
 ) -> None:
-    script = ScriptFactory(
+    script = make_script(
         confidence_level="HIGH",
         confidence_score=0.9,
         generated_script=LISTS_DISK,
@@ -128,7 +127,7 @@ def test_high_and_passed_is_approved_by_policy_and_runs_in_the_sandbox(
 def test_high_that_fails_is_recorded_failed_and_notified(
     text: str, stages: dict[str, str], message: str, on_commit: Any, no_notification_channels: None
 ) -> None:
-    script = ScriptFactory(confidence_level="HIGH", confidence_score=0.9, generated_script=text)
+    script = make_script(confidence_level="HIGH", confidence_score=0.9, generated_script=text)
     with on_commit():
         route_script(script=script)
 
@@ -146,7 +145,7 @@ def test_high_that_fails_is_recorded_failed_and_notified(
 
 @pytest.mark.django_db
 def test_medium_waits_for_a_supervisor(on_commit: Any, no_notification_channels: None) -> None:
-    script = ScriptFactory(confidence_level="MEDIUM")
+    script = make_script(confidence_level="MEDIUM")
     with on_commit():
         route_script(script=script)
     stored = fresh(script)
@@ -166,7 +165,7 @@ def test_medium_waits_for_a_supervisor(on_commit: Any, no_notification_channels:
 
 @pytest.mark.django_db
 def test_low_waits_flags_detailed_review_and_requires_a_justification(supervisor: Any) -> None:
-    script = ScriptFactory(confidence_level="LOW", confidence_score=0.35)
+    script = make_script(confidence_level="LOW", confidence_score=0.35)
     route_script(script=script)
     stored = fresh(script)
     assert (stored.approval_status, stored.needs_detailed_review) == ("REQUIRED", True)
@@ -178,7 +177,7 @@ def test_low_waits_flags_detailed_review_and_requires_a_justification(supervisor
 
 @pytest.mark.django_db
 def test_a_failed_validation_is_never_auto_approved_and_is_reported_unsafe() -> None:
-    script = ScriptFactory(confidence_level="HIGH", confidence_score=0.9, validation_status="FAILED")
+    script = make_script(confidence_level="HIGH", confidence_score=0.9, validation_status="FAILED")
     route_script(script=script)
     stored = fresh(script)
     assert (stored.approval_status, stored.execution_status, stored.needs_detailed_review) == (
@@ -204,7 +203,7 @@ def _held(script: Any) -> None:
 @pytest.mark.django_db
 def test_sql_is_held_by_default(settings: Any, on_commit: Any) -> None:
     assert "sql" in settings.NEVER_AUTO_EXECUTE_LANGUAGES
-    script = ScriptFactory(
+    script = make_script(
         confidence_level="HIGH",
         script_language="sql",
         target_system="postgresql",
@@ -219,7 +218,7 @@ def test_sql_is_held_by_default(settings: Any, on_commit: Any) -> None:
 @pytest.mark.django_db
 def test_never_auto_execute_languages(settings: Any, on_commit: Any) -> None:
     settings.NEVER_AUTO_EXECUTE_LANGUAGES = ["python"]
-    script = ScriptFactory(
+    script = make_script(
         confidence_level="HIGH",
         script_language="python",
         generated_script="import shutil\nprint(shutil.disk_usage('/'))\n",
@@ -232,11 +231,11 @@ def test_never_auto_execute_languages(settings: Any, on_commit: Any) -> None:
 @pytest.mark.django_db
 def test_never_auto_execute_services(settings: Any, on_commit: Any) -> None:
     settings.NEVER_AUTO_EXECUTE_SERVICES = ["checkout-api"]
-    held = ScriptFactory(confidence_level="HIGH", service="checkout-api")
+    held = make_script(confidence_level="HIGH", service="checkout-api")
     with on_commit():
         route_script(script=held)
     _held(held)
-    other = ScriptFactory(confidence_level="HIGH", service="search-api")
+    other = make_script(confidence_level="HIGH", service="search-api")
     with on_commit():
         route_script(script=other)
     assert fresh(other).approval_status == "APPROVED"
@@ -245,7 +244,7 @@ def test_never_auto_execute_services(settings: Any, on_commit: Any) -> None:
 @pytest.mark.django_db
 def test_auto_execute_high_off_holds_everything(settings: Any, on_commit: Any) -> None:
     settings.AUTO_EXECUTE_HIGH = False
-    script = ScriptFactory(confidence_level="HIGH")
+    script = make_script(confidence_level="HIGH")
     with on_commit():
         route_script(script=script)
     _held(script)
@@ -255,7 +254,7 @@ def test_auto_execute_high_off_holds_everything(settings: Any, on_commit: Any) -
 @pytest.mark.django_db
 def test_a_service_budget_can_forbid_auto_execution(on_commit: Any) -> None:
     ServiceBudget.objects.create(service="checkout-api", auto_execute=False)
-    script = ScriptFactory(confidence_level="HIGH")
+    script = make_script(confidence_level="HIGH")
     with on_commit():
         route_script(script=script)
     _held(script)
@@ -266,7 +265,7 @@ def test_the_rca_cannot_ask_for_auto_approval(on_commit: Any) -> None:
     # Text and fields in the RCA have no say: only the stored level routes.
     from tests.factories import rca_payload
 
-    script = ScriptFactory(
+    script = make_script(
         confidence_level="MEDIUM",
         root_cause_analysis=rca_payload(
             confidence=1.0,
