@@ -2,9 +2,9 @@
 
 ``subprocess.run(["kubectl", "delete", "ns", "prod"])`` is a destructive CLI hidden in argv: Bandit
 only says B603/B607 (low). When every argv element is a constant the command line is rebuilt and
-validated as bash (``validate_script(language="bash")``); the bash validator is optional here
-(ImportError or a failure falls back), and the fallback list below always runs so a Python
-verdict never depends on it alone.
+validated as bash by ``remediation.validation.bash.validate`` (all commands of a script in one
+batch); the bash validator is optional here (ImportError or a failure falls back), and the fallback
+list below always runs so a Python verdict never depends on it alone.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from remediation.validation.python_paths import is_root_like, is_system_path
-from remediation.validation.types import Finding, Severity, ValidationContext
+from remediation.validation.types import Finding, Limit, Severity, ValidationContext
 
 #: Stands for an argv element whose value the script does not show.
 DYNAMIC = "\ufffd"
@@ -48,11 +48,15 @@ def bash_findings(commands: Sequence[tuple[int, str]], context: ValidationContex
 
 def _bash_batch(commands: Sequence[tuple[int, str]], context: ValidationContext) -> list[Finding] | None:
     """None when the joined script has a bash syntax error (the caller splits it up)."""
+    script = "\n".join(command for _, command in commands) + "\n"
+    if "\x00" in script or len(script.encode("utf-8", "surrogatepass")) > Limit.MAX_SCRIPT_BYTES:
+        return []  # the engine would refuse it; the fallback list has judged each command already
     try:
-        from remediation.validation.engine import validate_script
+        # The bash module's own validate(), the protocol the engine dispatches to: going through
+        # engine.validate_script would run the cross-language checks a second time on every command.
+        from remediation.validation import bash
 
-        script = "\n".join(command for _, command in commands) + "\n"
-        result = validate_script(script, language="bash", context=context)
+        result = bash.validate(script, context)
     except (ImportError, AttributeError):
         return []
     except Exception:  # noqa: BLE001 - a broken sibling validator must not take the Python verdict down
