@@ -966,6 +966,11 @@ class _Analyzer(ast.NodeVisitor):
         if isinstance(text, str):
             self._embedded_sql(node, text)
             return
+        composed = self._composed_sql_template(query)
+        if composed is not None:
+            # psycopg.sql.SQL(...).format(sql.Identifier(...)) quotes its parts: not injection; check the shape.
+            self._embedded_sql(node, composed.replace("{}", "dyn_value"), quiet=True)
+            return
         if _is_string_building(query):
             self.add(
                 "python.sql_injection",
@@ -977,6 +982,18 @@ class _Analyzer(ast.NodeVisitor):
             skeleton = self._skeleton(query)
             if skeleton:
                 self._embedded_sql(node, skeleton, quiet=True)
+
+    def _composed_sql_template(self, node: ast.AST) -> str | None:
+        """The template of ``sql.SQL("...").format(...)`` (psycopg's safe composition), else None."""
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format"):
+            return None
+        receiver = node.func.value
+        if not isinstance(receiver, ast.Call) or not receiver.args:
+            return None
+        if not (self.resolver.qualname(receiver.func) or "").endswith("sql.SQL"):
+            return None
+        template = self.resolver.value(receiver.args[0])
+        return re.sub(r"\{[^{}]*\}", "{}", template) if isinstance(template, str) else None
 
     def _skeleton(self, node: ast.AST) -> str | None:
         """The SQL with each run-time piece replaced by an identifier, to check its shape."""

@@ -152,10 +152,11 @@ def fallback_verdict(argv: Sequence[str]) -> CommandVerdict | None:
         return None  # the caller validates the -c text itself
     if command == "rm":
         recursive = bool(flags & {"r", "R", "--recursive"})
-        if any(_dangerous_path(t) for t in targets) or "--no-preserve-root" in flags:
-            return CommandVerdict(
-                Severity.CRITICAL if recursive else Severity.HIGH, "rm of a system, root or unknown path"
-            )
+        known_bad = [t for t in targets if DYNAMIC not in t and (is_root_like(t) or is_system_path(t))]
+        if known_bad or "--no-preserve-root" in flags:
+            return CommandVerdict(Severity.CRITICAL if recursive else Severity.HIGH, "rm of a system or root path")
+        if any(DYNAMIC in t for t in targets):
+            return CommandVerdict(Severity.HIGH if recursive else Severity.MEDIUM, "rm of a path computed at run time")
         return None
     if command == "dd" and any(a.startswith("of=/dev/") for a in args):
         return CommandVerdict(Severity.CRITICAL, "dd overwrites a block device")

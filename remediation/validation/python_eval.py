@@ -69,6 +69,8 @@ class Resolver:
 
     def _collect(self, tree: ast.AST) -> None:
         values: dict[str, list[ast.expr]] = {}
+        functions: dict[str, ast.arguments] = {}
+        calls: dict[str, list[ast.Call]] = {}
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
                 for alias in node.names:
@@ -88,10 +90,15 @@ class Resolver:
                 values.setdefault(node.target.id, []).append(node.value)
             elif isinstance(node, ast.arg):
                 values.setdefault(node.arg, []).append(ast.Constant(value=UNKNOWN))
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                functions[node.name] = node.args
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                calls.setdefault(node.func.id, []).append(node)
             elif isinstance(node, ast.AugAssign | ast.For | ast.comprehension | ast.withitem | ast.NamedExpr):
                 target = getattr(node, "target", None) or getattr(node, "optional_vars", None)
                 for name in _target_names(target):
                     values.setdefault(name, []).append(ast.Constant(value=UNKNOWN))
+        _bind_parameters(values, functions, calls)
         # Two rounds so that constants built from other constants resolve regardless of order.
         for _ in range(2):
             for name, exprs in values.items():
@@ -300,6 +307,11 @@ class Resolver:
             name = self.qualname(node.func)
             if name in {"os.path.join", "posixpath.join"} and node.args:
                 return self._join(node.args, depth)
+            if name == "tempfile.mkdtemp":
+                # A fresh private directory under the temp root: its own name, never /tmp itself.
+                return PathInfo("/tmp/mkdtemp-XXXXXX", exact=True)
+            if name == "tempfile.gettempdir":
+                return PathInfo("/tmp", exact=True)
             if name in {"pathlib.Path", "pathlib.PurePath", "pathlib.PosixPath", "str", "os.path.expanduser",
                         "os.path.abspath", "os.path.realpath", "os.path.normpath", "os.fspath"} and node.args:  # fmt: skip
                 return self._join(node.args, depth) if len(node.args) > 1 else self.path(node.args[0], depth + 1)
@@ -347,6 +359,36 @@ class Resolver:
                 if attr == "decode" or name.endswith(".decode"):
                     return True
         return False
+
+
+def _bind_parameters(
+    values: dict[str, list[ast.expr]], functions: dict[str, ast.arguments], calls: dict[str, list[ast.Call]]
+) -> None:
+    """A parameter every call site passes the same expression to (or its default) stands for that expression.
+
+    ``def clean(path): shutil.rmtree(path)`` then ``clean('/opt/app/tmp')`` is judged on the literal;
+    two call sites with different arguments leave the parameter unknown (flagged as computed).
+    """
+    for name, arguments in functions.items():
+        sites = calls.get(name, [])
+        positional = [*arguments.posonlyargs, *arguments.args]
+        defaults = dict(zip([a.arg for a in positional][::-1], arguments.defaults[::-1], strict=False))
+        for index, parameter in enumerate(positional):
+            if len(values.get(parameter.arg, ())) != 1 or not sites:
+                continue
+            candidates: list[ast.expr] = []
+            for call in sites:
+                if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+                    candidates = []
+                    break
+                keyword = next((k.value for k in call.keywords if k.arg == parameter.arg), None)
+                passed = call.args[index] if index < len(call.args) else keyword or defaults.get(parameter.arg)
+                if passed is None:
+                    candidates = []
+                    break
+                candidates.append(passed)
+            if candidates and len({ast.dump(c) for c in candidates}) == 1:
+                values[parameter.arg] = [candidates[0]]
 
 
 def _target_names(target: ast.AST | None) -> list[str]:

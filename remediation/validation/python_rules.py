@@ -38,7 +38,10 @@ RULES: dict[str, RuleDoc] = {
             "from pathlib import Path\nPath('/etc/shadow').unlink()",
             "__import__('shutil').rmtree('/var/lib/postgresql')",
         ),
-        ("import os\nos.remove('/var/cache/myapp/blob.bin')", "import shutil\nshutil.move('/opt/app/a.log', '/opt/app/old/')"),
+        (
+            "import os\nos.remove('/var/cache/myapp/blob.bin')",
+            "import shutil\nshutil.move('/opt/app/a.log', '/opt/app/old/')",
+        ),
     ),
     "python.delete_computed_path": RuleDoc(
         H,
