@@ -40,6 +40,7 @@ RULES: dict[str, RuleDoc] = {
         ),
         (
             "import os\nos.remove('/var/cache/myapp/blob.bin')",
+            "import os\ndef drop(path):\n    os.remove(path)\ndrop('/opt/app/stale.lock')",
             "import shutil\nshutil.move('/opt/app/a.log', '/opt/app/old/')",
         ),
     ),
@@ -49,6 +50,7 @@ RULES: dict[str, RuleDoc] = {
         "a single-file delete of a computed path is MEDIUM.",
         (
             "import os, shutil\nbase = os.environ.get('APP_DIR', '')\nshutil.rmtree(os.path.join(base, 'cache'))",
+            "import shutil, sys\ndef clean(p):\n    shutil.rmtree(p)\nclean('/opt/app/tmp')\nclean(sys.argv[1])",
             "import glob, os\nfor f in glob.glob('/var/log/*.gz'):\n    os.remove(f)",
         ),
         (
@@ -245,7 +247,10 @@ RULES: dict[str, RuleDoc] = {
         H,
         "SQL built with f-strings, %, + or .format() passed to execute(); its shape is also checked as SQL.",
         ("cur.execute(f'DELETE FROM {table}')", "cur.execute('SELECT * FROM t WHERE id = ' + user_id)"),
-        ("cur.execute('SELECT * FROM t WHERE id = %s', (user_id,))",),
+        (
+            "cur.execute('SELECT * FROM t WHERE id = %s', (user_id,))",
+            "from psycopg import sql\ncur.execute(sql.SQL('VACUUM (ANALYZE) {}').format(sql.Identifier(table)))",
+        ),
     ),
     "python.embedded_sql_unparsed": RuleDoc(
         L,
