@@ -7,7 +7,7 @@ catalogued by their own validators.
 
 from __future__ import annotations
 
-from remediation.validation.sql_rules import RuleDoc
+from remediation.validation.sql_rules import RuleDoc, catalogue_markdown
 from remediation.validation.types import Severity
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
@@ -261,3 +261,20 @@ RULES: dict[str, RuleDoc] = {
     "python.too_complex": RuleDoc(H, "The syntax tree is too deep to check statically.", (), ()),
     "python.validator_error": RuleDoc(H, "A rule crashed on this input; the script is failed closed.", (), ()),
 }
+
+INTRO = """Generated from `remediation/validation/python_rules.py` (the same examples are run by
+`tests/validation/test_python.py`). The script is parsed with the stdlib `ast` (never run). Our own
+visitor resolves import aliases (`from os import system as s`, `import subprocess as sp`, `f = os.system`,
+`__import__('os')`, `getattr(os, 'sys' + 'tem')`, `sys.modules['os']`) and folds constant strings
+(concatenation, f-strings, `"".join`, `chr`, slicing, base64/hex/rot13/zlib decoding). Command lines run
+through subprocess/os.system are rebuilt and validated by the bash validator when it is installed, and by a
+small fallback list always; SQL passed to `cursor.execute` / `conn.execute` / `psql -c` goes through the SQL
+validator (its findings keep their `sql.*` rule ids). Bandit runs as a library on the same text (`# nosec`
+ignored) and adds `bandit.Bxxx` findings: B404/B603/B607/B108/B101/B113 and other ops noise are INFO,
+B104/B310/B324/B501 and similar are LOW, the rest keep Bandit's severity.
+
+Strictness: HIGH fails on medium and above, MEDIUM on high and above, LOW on critical only.
+"""
+
+if __name__ == "__main__":  # python -m remediation.validation.python_rules > docs/rules/python.md
+    print(catalogue_markdown("Python validator rules", INTRO, RULES), end="")

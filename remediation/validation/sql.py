@@ -798,7 +798,15 @@ def _check_backend_signal(state: _State, node: ast.FuncCall, name: str, ancestor
             "Add AND pid <> pg_backend_pid() to the WHERE clause.",
         )
     else:
-        state.side_effects.append(f"{verb} sessions selected by a filtered query on pg_stat_activity")
+        states = sorted(
+            str(value)
+            for sub, _ in _walk(where)
+            if isinstance(sub, ast.A_Const)
+            and isinstance(value := _const_value(sub), str)
+            and value.startswith(("idle", "active"))
+        )
+        which = f"{' / '.join(states)} sessions" if states else "sessions"
+        state.side_effects.append(f"{verb} {which} selected on pg_stat_activity (filtered, own session excluded)")
 
 
 def _session_filter(where: Any) -> tuple[bool, bool]:

@@ -404,3 +404,38 @@ RULES: dict[str, RuleDoc] = {
 
 #: Context the examples are checked with (scope rules need allowed databases).
 EXAMPLE_ALLOWED_DATABASES = ("app",)
+
+INTRO = """Generated from `remediation/validation/sql_rules.py` (the same examples are run by
+`tests/validation/test_sql.py`). Pipeline: psql meta-commands are pre-scanned and blanked, the rest is
+parsed with pglast (libpg_query, PostgreSQL's own grammar; GPL-3.0-or-later like this project), every node
+of every statement is walked (CTEs, sub-selects, EXPLAIN, PREPARE), and DO blocks / plpgsql function bodies
+are parsed with `parse_plpgsql` so that static statements inside them meet the same rules.
+
+Strictness: HIGH fails on medium and above, MEDIUM on high and above, LOW on critical only. Low and info
+findings never fail a script.
+
+Decision on `pg_drop_replication_slot`: dropping **one named slot** is the standard cure for WAL piling up
+behind an abandoned consumer, so it is reported as LOW (and listed in side effects) and does not fail a
+script; dropping slots selected by a query is HIGH (filtered) or CRITICAL (unfiltered).
+"""
+
+
+def catalogue_markdown(title: str, intro: str, rules: dict[str, RuleDoc]) -> str:
+    """The rule table supervisors read (docs/rules/*.md), one row per rule with one example each way."""
+
+    def cell(example: str) -> str:
+        text = example.replace("|", "\\|").replace("\n", " ⏎ ")
+        return f"`{text}`" if "`" not in text else f"<code>{text}</code>"
+
+    lines = [f"# {title}", "", intro.rstrip(), ""]
+    lines += ["| rule_id | severity | what it catches | example that matches | example that does not |"]
+    lines += ["| --- | --- | --- | --- | --- |"]
+    for rule_id, doc in rules.items():
+        match = cell(doc.must_match[0]) if doc.must_match else "—"
+        no_match = cell(doc.must_not_match[0]) if doc.must_not_match else "—"
+        lines.append(f"| `{rule_id}` | {doc.severity.value} | {doc.what.replace('|', '/')} | {match} | {no_match} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m remediation.validation.sql_rules > docs/rules/sql.md
+    print(catalogue_markdown("SQL (PostgreSQL) validator rules", INTRO, RULES), end="")
