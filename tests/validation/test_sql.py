@@ -107,7 +107,7 @@ def test_side_effects_describe_what_changes() -> None:
     )
     assert result.passed
     assert "creates index orders_customer_id_idx on public.orders (CONCURRENTLY)" in result.side_effects
-    assert any(e.startswith("terminates sessions") for e in result.side_effects)
+    assert any(e.startswith("terminates idle in transaction sessions") for e in result.side_effects)
 
 
 def test_versions_name_the_parser() -> None:
