@@ -81,6 +81,12 @@ _NETWORK_FETCH = frozenset(
 _NETWORK_SEND_METHODS = frozenset(
     {"post", "put", "patch", "request", "send", "sendall", "sendto", "sendmail", "urlopen", "get"}
 )
+#: Roots of qualified names that talk to the network (sessions and sockets resolve through aliases).
+_NETWORK_MODULES = frozenset(
+    {"requests", "httpx", "urllib", "urllib3", "socket", "smtplib", "aiohttp", "http", "ftplib"}
+)
+#: Methods that only sockets and mailers have: any receiver counts.
+_RAW_SEND_METHODS = frozenset({"send", "sendall", "sendto", "sendmail", "send_message"})
 _SQL_METHODS = frozenset({"execute", "executemany", "executescript", "exec_driver_sql", "mogrify"})
 _FORK_CALLS = frozenset({"os.fork", "os.forkpty", "multiprocessing.Process", "subprocess.Popen", "threading.Thread"})
 _WRITE_CALLS_DEST = {
@@ -135,7 +141,13 @@ def _validate_into(text: str, context: ValidationContext, report: _Report) -> No
 
 
 def versions() -> dict[str, str]:
-    return {"python-ast": ".".join(map(str, sys.version_info[:3])), "bandit": bandit_version()}
+    from remediation.validation import sql as sql_validator  # embedded SQL is checked with it
+
+    return {
+        "python-ast": ".".join(map(str, sys.version_info[:3])),
+        "bandit": bandit_version(),
+        **sql_validator.versions(),
+    }
 
 
 def _parse(text: str, report: _Report, line_offset: int, anchor: int | None = None) -> ast.Module | None:
@@ -891,12 +903,8 @@ class _Analyzer(ast.NodeVisitor):
                 "An unverified SSL context disables certificate checks.",
                 "Use ssl.create_default_context(cafile=...).",
             )
-        is_send = method in _NETWORK_SEND_METHODS and (
-            name.split(".")[0] in {"requests", "httpx", "urllib", "socket", "smtplib", "aiohttp"}
-            or name.endswith(("Session().post", "Client().post"))
-            or not name
-            or name.split(".")[0] not in {"os", "shutil", "subprocess", "json", "logging", "dict", "sys"}
-        )
+        root = name.split(".")[0]
+        is_send = (method in _NETWORK_SEND_METHODS and root in _NETWORK_MODULES) or method in _RAW_SEND_METHODS
         if is_send or name in {"urllib.request.urlopen", "urllib.request.Request"}:
             for argument in [*node.args, *(k.value for k in node.keywords)]:
                 if self._carries_secrets(argument):

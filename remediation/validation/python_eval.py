@@ -26,6 +26,8 @@ MAX_FOLDED_LENGTH = 1_000_000
 _MAX_DEPTH = 40
 
 _MODULE_ALIASES = {"posix": "os", "nt": "os", "__builtin__": "builtins", "cPickle": "pickle", "_pickle": "pickle"}
+#: Modules whose objects keep their origin when assigned to a name (rules look at later method calls on them).
+_TRACKED_CONSTRUCTORS = frozenset({"ctypes", "socket", "requests", "httpx", "urllib3", "smtplib", "aiohttp", "ftplib"})
 #: Calls whose result is the decoded form of their argument: their presence marks obfuscation.
 DECODERS = frozenset(
     {"base64.b64decode", "base64.b32decode", "base64.b16decode", "base64.urlsafe_b64decode", "base64.decodebytes",
@@ -126,8 +128,8 @@ class Resolver:
             name = self.qualname(expr)
             if name and not name.endswith("()"):
                 return name  # __import__('os'), getattr(os, 'system'), importlib.import_module('os')
-            if name and name.startswith("ctypes."):
-                return name
+            if name and name.split(".")[0] in _TRACKED_CONSTRUCTORS:
+                return name  # libc = ctypes.CDLL(...), s = socket.socket(), session = requests.Session()
         return None
 
     # -- names ----------------------------------------------------------------------------------------------------
