@@ -126,6 +126,7 @@ def validate(text: str, context: ValidationContext) -> LanguageReport:
 
 
 def _validate_into(text: str, context: ValidationContext, report: _Report) -> None:
+    text = text.removeprefix("\ufeff")  # a byte-order mark is valid at the start of a Python file
     tree = _parse(text, report, line_offset=0)
     if tree is not None:
         _analyse(tree, text, context, report, depth=0, anchor=None)

@@ -102,6 +102,7 @@ _SERVER_ROLES = frozenset(
 _SESSION_FILTER_COLUMNS = frozenset(
     {"state", "state_change", "query_start", "xact_start", "backend_start", "application_name", "usename",
      "datname", "wait_event", "wait_event_type", "backend_type", "client_addr", "pid", "query", "usesysid",
+     "granted", "mode", "locktype", "relation", "virtualtransaction",
      "backend_xid", "client_hostname", "leader_pid"}
 )  # fmt: skip
 _BACKEND_SIGNAL_FUNCTIONS = frozenset({"pg_terminate_backend", "pg_cancel_backend"})
@@ -184,6 +185,18 @@ def versions() -> dict[str, str]:
 
 
 def _validate_into(state: _State, text: str) -> None:
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not part of the SQL
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        state.add(
+            "syntax.sql",
+            Severity.CRITICAL,
+            None,
+            "The script contains characters that are not valid Unicode text (lone surrogates).",
+            "Submit the script as UTF-8 text.",
+        )
+        return
     scan: MetaScan = strip_meta_commands(text, state.context)
     state.findings.extend(scan.findings)
     state.side_effects.extend(scan.side_effects)

@@ -198,3 +198,8 @@ def test_median_time_per_script_is_under_ten_milliseconds() -> None:
     median = statistics.median(timings)
     print(f"Python median {median:.2f} ms, max {max(timings):.2f} ms over {len(texts)} scripts")
     assert median < 10
+
+
+def test_byte_order_mark_and_crlf_are_ordinary_python() -> None:
+    result = _check("\ufeffimport shutil\r\nshutil.rmtree('/')\r\n")
+    assert "python.rmtree_root" in {f.rule_id for f in result.findings}

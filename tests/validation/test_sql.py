@@ -201,3 +201,12 @@ def test_median_time_per_script_is_under_ten_milliseconds() -> None:
     median = statistics.median(timings)
     print(f"SQL median {median:.2f} ms, max {max(timings):.2f} ms over {len(texts)} scripts")
     assert median < 10
+
+
+def test_byte_order_mark_crlf_and_lone_surrogates() -> None:
+    crlf = _check("\ufeffSELECT 1;\r\nDELETE FROM t;\r\n")
+    assert [(f.rule_id, f.line) for f in crlf.findings if f.rule_id == "sql.delete_without_where"] == [
+        ("sql.delete_without_where", 2)
+    ]
+    surrogate = sql.validate("SELECT '\udc80'", ValidationContext(target_system=PG))
+    assert [f.rule_id for f in surrogate.findings] == ["syntax.sql"]
