@@ -245,9 +245,10 @@ class ScriptAuditApi(APIView):
     @extend_schema(responses={200: AuditEventSerializer(many=True)})
     def get(self, request: Request, pk: Any) -> Response:
         script = _script(request, pk)
-        run_ids = [str(i) for i in script.runs.values_list("pk", flat=True)]
+        revision_ids = [s.pk for s in review.revision_chain(script)]
+        run_ids = [str(i) for i in ExecutionRun.objects.filter(script_id__in=revision_ids).values_list("pk", flat=True)]
         events = audit_events_visible_to(request.user).filter(
-            object_type__in=["script", "execution_run"], object_id__in=[str(script.pk), *run_ids]
+            object_type__in=["script", "execution_run"], object_id__in=[*map(str, revision_ids), *run_ids]
         ).order_by("at", "id")
         return Response(AuditEventSerializer(events, many=True).data)
 

@@ -230,19 +230,29 @@ class LeaseHeartbeat:
             connection.close()
 
 
+class _BindingBroken(TransitionRefused):
+    """The text about to run is not the text that was approved (or the approval lapsed)."""
+
+
 def execution_perform(*, script_id: object, worker: str | None = None) -> RemediationScript:
     """Rehearse in the sandbox, then run against the target. Idempotent (see module docstring)."""
     worker = worker or socket.gethostname()
     script = RemediationScript.objects.get(pk=script_id)
     if script.execution_status != ExecutionStatus.QUEUED:
         return script
-    problem = _approval_binding_error(script)
-    if problem:
-        return _fail(script, f"Refused at the last check: {problem}.")
+    def binding_holds(locked: RemediationScript) -> None:
+        # Checked on the locked row whose text the runners then use: an edit committed after any
+        # earlier check can never run unapproved.
+        problem = _approval_binding_error(locked)
+        if problem:
+            raise _BindingBroken(f"Refused at the last check: {problem}.")
+
     try:
         script = transition_script(script.pk, field="execution_status", target=ExecutionStatus.RUNNING,
-                                   actor=SYSTEM, verb="script.execution_started",
+                                   actor=SYSTEM, verb="script.execution_started", guard=binding_holds,
                                    updates={"executed_at": timezone.now()})
+    except _BindingBroken as refused:
+        return _fail(RemediationScript.objects.get(pk=script_id), refused.message)
     except TransitionRefused:
         return RemediationScript.objects.get(pk=script_id)
     attempt = ExecutionRun.objects.filter(script=script, environment=ExecutionEnvironment.SANDBOX).count() + 1

@@ -83,20 +83,15 @@ def run_validators(
     forward = validate_script(script, language=language, context=context)
     rollback_result = None
     if rollback:
-        # The rollback restores the state before the change: it applies to the changed file, not the
-        # original, and content rules that flag the *old* state (e.g. a DEBUG log level being put
-        # back) are expected there. So it is judged one strictness level lower; critical and high
-        # findings (destruction, escalation, exfiltration) still fail it.
+        # The rollback applies to the changed file, not the original, and is judged one strictness
+        # level lower (see Strictness.for_rollback).
         rollback_context = ValidationContext(**{
             **_context_fields(context),
             "current_config": None,
-            "strictness": _ONE_LEVEL_LOWER[context.strictness],
+            "strictness": context.strictness.for_rollback,
         })
         rollback_result = validate_script(rollback, language=language, context=rollback_context)
     return ScriptValidation(forward, rollback_result)
-
-
-_ONE_LEVEL_LOWER = {Strictness.HIGH: Strictness.MEDIUM, Strictness.MEDIUM: Strictness.LOW, Strictness.LOW: Strictness.LOW}
 
 
 def _context_fields(context: ValidationContext) -> dict[str, Any]:

@@ -283,8 +283,23 @@ def _check_scope(obj: KubeObject, context: ValidationContext) -> None:
 
 def _matches_component(obj: KubeObject, component: dict[str, str]) -> bool:
     if str(component.get("kind", "")).lower() != obj.kind.lower():
-        return False
+        return _targets_component(obj, component)
     if component.get("name") and component["name"] != obj.name:
+        return False
+    wanted_namespace = component.get("namespace", "")
+    return not (wanted_namespace and obj.namespace and wanted_namespace != obj.namespace)
+
+
+def _targets_component(obj: KubeObject, component: dict[str, str]) -> bool:
+    """An object that only acts on a named component is in scope: an autoscaler or a disruption
+    budget for the Deployment the RCA names (scaleTargetRef in the same namespace)."""
+    spec = obj.data.get("spec") if isinstance(obj.data, dict) else None
+    target = spec.get("scaleTargetRef") if isinstance(spec, dict) else None
+    if not isinstance(target, dict):
+        return False
+    if str(target.get("kind", "")).lower() != str(component.get("kind", "")).lower():
+        return False
+    if component.get("name") and target.get("name") != component["name"]:
         return False
     wanted_namespace = component.get("namespace", "")
     return not (wanted_namespace and obj.namespace and wanted_namespace != obj.namespace)

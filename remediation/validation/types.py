@@ -66,6 +66,13 @@ class Strictness(StrEnum):
     HIGH = "HIGH"
 
     @property
+    def for_rollback(self) -> Strictness:
+        """A rollback restores the state before the change, so content rules that flag that old state
+        (a DEBUG log level put back) are expected there: it is judged one level lower. Critical and
+        high findings still fail it at every level but LOW."""
+        return {Strictness.HIGH: Strictness.MEDIUM, Strictness.MEDIUM: Strictness.LOW}.get(self, Strictness.LOW)
+
+    @property
     def failing_severity(self) -> Severity:
         return {
             Strictness.LOW: Severity.CRITICAL,

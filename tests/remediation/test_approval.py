@@ -296,15 +296,6 @@ def test_execution_rechecks_the_binding_just_before_running(
     assert retry.value.code == "approval_binding"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: remediation/services/execution.py:239-245 execution_perform checks the approval binding on a row read "
-        "without a lock, then moves to RUNNING with transition_script (no guard) and runs the text of the row re-read "
-        "under that lock: a change committed between the check and the lock runs unapproved text. Fix: check "
-        "_approval_binding_error(locked) in a guard of the RUNNING transition (raising TransitionRefused, then _fail)."
-    ),
-)
 def test_text_changed_between_the_last_check_and_the_start_never_runs(
     supervisor: Any, operator: Any, on_commit: Any, no_notification_channels: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:

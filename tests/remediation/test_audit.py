@@ -141,13 +141,6 @@ def test_events_made_through_the_api_carry_its_request_id(supervisor: Any, clien
     assert approved.actor_label == supervisor.username
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: remediation/api/views.py ScriptAuditApi.get says all revisions share the remediation's trail, but it "
-        "filters on this row's id (and its runs) only: GET audit of revision 2 omits revision 1's approval decisions"
-    ),
-)
 def test_the_trail_of_a_revision_includes_the_earlier_revisions(
     supervisor: Any, second_supervisor: Any, client_for: Any
 ) -> None:

@@ -138,21 +138,9 @@ def _literal_values(parameters: dict[str, Any]) -> list[str]:
     return values
 
 
-#: Known bugs outside this test's reach, kept visible: strict xfail turns green into a failure once fixed.
-KNOWN_BUGS = {
-    "cpu_saturation": (
-        "BUG: remediation/validation/kubernetes.py:274 (_check_scope) flags the HorizontalPodAutoscaler of "
-        "cpu_saturation_hpa as scope.unexpected_resource (MEDIUM -> FAILED) because the RCA names the Deployment "
-        "it scales; an object whose spec.scaleTargetRef is a named component should count as in scope."
-    ),
-}
-
-
 def _contract_params() -> list[Any]:
     return [
-        pytest.param(row, id=row.category, marks=[pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[row.category])])
-        if row.category in KNOWN_BUGS
-        else pytest.param(row, id=row.category)
+        pytest.param(row, id=row.category)
         for row in CONTRACT
     ]
 

@@ -4,10 +4,10 @@ The language validators are written in parallel; a language whose module is miss
 with the module's name so the gap is visible rather than silently passing.
 """
 
+import dataclasses
 import importlib
 
 import pytest
-import unidiff
 
 from templates_app.rendering import render_template
 from templates_app.seed_library import load_seed_templates
@@ -44,29 +44,11 @@ def rendered(seed):
 
 #: Seeds the validators currently refuse for reasons that look like validator false positives;
 #: reported to the validation owners. Not strict, so a validator fix does not break this suite.
-KNOWN_DISAGREEMENTS = {
-    "cpu_saturation_hpa:script": "scope.unexpected_resource: an HPA whose scaleTargetRef is the RCA's Deployment is in scope",
-    "oom_killed_raise_memory_limit:script": "resources.over_budget: the 512 MiB script budget is applied to a workload limit",
-    "log_volume_explosion_set_log_level:rollback": "app.debug_enabled: a rollback restores the previous level by design",
-}
-
-
 def apply_patch(text, diff):
-    """Apply a unified diff with exact context (to validate a rollback against the patched file)."""
-    lines = text.splitlines(keepends=True)
-    ((patched_file,),) = [list(unidiff.PatchSet(diff))]
-    out, position = [], 0
-    for hunk in patched_file:
-        start = hunk.source_start - 1
-        out.extend(lines[position:start])
-        position = start
-        for line in hunk:
-            if line.is_context or line.is_removed:
-                position += 1
-            if line.is_context or line.is_added:
-                out.append(line.value)
-    out.extend(lines[position:])
-    return "".join(out)
+    """The rollback of a config patch applies to the patched file."""
+    from sandbox.targets.config_patch import apply_unified_diff
+
+    return apply_unified_diff(text, diff)
 
 
 def context_for(seed, current_config=None):
@@ -100,13 +82,13 @@ def test_rendered_seed_passes_validation_at_high(seed):
         current = seed.sample_parameters.get("current_config")
         if what == "rollback" and current is not None:
             current = apply_patch(current, output.script)  # the rollback applies to the patched file
-        result = validate_script(text, language=seed.script_language, context=context_for(seed, current))
+        context = context_for(seed, current)
+        if what == "rollback":
+            context = dataclasses.replace(context, strictness=context.strictness.for_rollback)
+        result = validate_script(text, language=seed.script_language, context=context)
         failing = [
             f"{f.rule_id} ({f.severity}) line {f.line}: {f.message}"
             for f in result.findings
             if f.fails_at(result.strictness)
         ]
-        known = KNOWN_DISAGREEMENTS.get(f"{seed.name}:{what}")
-        if known and not result.passed:
-            pytest.xfail(known)
         assert result.passed, f"{seed.name} {what} fails validation:\n" + "\n".join(failing)

@@ -285,3 +285,23 @@ def test_median_time_per_manifest_is_low() -> None:
     median = statistics.median(timings)
     print(f"median {median:.2f} ms over {len(timings)} manifests")
     assert median < 10
+
+
+def test_an_autoscaler_for_the_named_deployment_is_in_scope() -> None:
+    hpa = """apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: catalog-api, namespace: catalog}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: %s}
+  minReplicas: 3
+  maxReplicas: 12
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 70}}
+"""
+    context = ValidationContext(
+        target_system=TargetSystem.KUBERNETES,
+        rca_components=({"kind": "Deployment", "name": "catalog-api", "namespace": "catalog"},),
+    )
+    assert "scope.unexpected_resource" not in _rule_ids(hpa % "catalog-api", context)
+    assert "scope.unexpected_resource" in _rule_ids(hpa % "payments-api", context)
