@@ -14,7 +14,15 @@ import ast
 import base64
 import binascii
 import codecs
+import ctypes
+import marshal
+import os
+import pickle
 import posixpath
+import pty
+import shutil
+import socket
+import subprocess
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +34,11 @@ MAX_FOLDED_LENGTH = 1_000_000
 _MAX_DEPTH = 40
 
 _MODULE_ALIASES = {"posix": "os", "nt": "os", "__builtin__": "builtins", "cPickle": "pickle", "_pickle": "pickle"}
+#: Public names of the modules whose star import matters (read from the stdlib itself, never from the script).
+_STAR_EXPORTS: dict[str, frozenset[str]] = {
+    module.__name__: frozenset(name for name in dir(module) if not name.startswith("_"))
+    for module in (os, shutil, subprocess, pty, socket, pickle, marshal, ctypes)
+}
 #: Modules whose objects keep their origin when assigned to a name (rules look at later method calls on them).
 _TRACKED_CONSTRUCTORS = frozenset({"ctypes", "socket", "requests", "httpx", "urllib3", "smtplib", "aiohttp", "ftplib"})
 #: Calls whose result is the decoded form of their argument: their presence marks obfuscation.
@@ -65,6 +78,8 @@ class Resolver:
         self.entry_names: dict[str, PathInfo] = {}
         #: the one expression a name is assigned (names assigned more than once are absent)
         self.expressions: dict[str, ast.expr] = {}
+        #: modules imported with "from M import *": their public names become bare names
+        self.star_modules: list[str] = []
         self._collect(tree)
 
     # -- pre-pass -------------------------------------------------------------------------------------------------
@@ -85,7 +100,10 @@ class Resolver:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 module = _MODULE_ALIASES.get(node.module, node.module)
                 for alias in node.names:
-                    self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
+                    if alias.name == "*":
+                        self.star_modules.append(module)
+                    else:
+                        self.aliases[alias.asname or alias.name] = f"{module}.{alias.name}"
             elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
                 values.setdefault(node.targets[0].id, []).append(node.value)
             elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
@@ -139,6 +157,10 @@ class Resolver:
         if node is None or depth > _MAX_DEPTH:
             return None
         if isinstance(node, ast.Name):
+            if node.id not in self.aliases and self.star_modules:
+                for module in self.star_modules:
+                    if node.id in _STAR_EXPORTS.get(module, frozenset()):
+                        return f"{module}.{node.id}"
             return _normalise(self.aliases.get(node.id, node.id))
         if isinstance(node, ast.Attribute):
             base = self.qualname(node.value, depth + 1)

@@ -81,6 +81,7 @@ RULES: dict[str, RuleDoc] = {
         (
             "import subprocess\nsubprocess.run(['kubectl', 'delete', 'namespace', 'prod'])",
             "import subprocess as sp\nARGS = ['rm', '-rf', '/var/lib/mysql']\nsp.call(ARGS)",
+            "from subprocess import *\ncall(['mkfs.ext4', '/dev/sdb1'])",
             "import os\nos.system('shutdown -h now')",
         ),
         (

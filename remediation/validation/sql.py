@@ -413,7 +413,28 @@ def _is_always_true(expr: Any, depth: int = 0) -> bool:
         return _compare_constants(op, expr.lexpr, expr.rexpr) is True
     if isinstance(expr, ast.NullTest) and expr.nulltesttype == enums.NullTestType.IS_NOT_NULL:
         return _const_value(expr.arg) not in (_UNKNOWN, None)
+    if isinstance(expr, ast.SubLink) and expr.subLinkType == enums.SubLinkType.EXISTS_SUBLINK:
+        # EXISTS (SELECT ... ) without WHERE/LIMIT/HAVING does not depend on the row: true for every row.
+        sub = expr.subselect
+        return (
+            isinstance(sub, ast.SelectStmt)
+            and sub.whereClause is None
+            and sub.havingClause is None
+            and sub.limitCount is None
+            and sub.op == enums.SetOperation.SETOP_NONE
+        )
     return False
+
+
+def _selects_whole_table(where: Any, table: ast.RangeVar | None) -> bool:
+    """``id IN (SELECT id FROM <same table>)`` with no filter or limit: every row again."""
+    if table is None or not isinstance(where, ast.SubLink) or where.subLinkType != enums.SubLinkType.ANY_SUBLINK:
+        return False
+    sub = where.subselect
+    if not isinstance(sub, ast.SelectStmt) or sub.whereClause is not None or sub.limitCount is not None:
+        return False
+    sources = [f for f in sub.fromClause or () if isinstance(f, ast.RangeVar)]
+    return len(sources) == 1 and len(sub.fromClause or ()) == 1 and sources[0].relname == table.relname
 
 
 def _is_always_false(expr: Any, depth: int) -> bool:
@@ -590,7 +611,7 @@ def _check_dml_where(
             f"{verb} on {table} has no WHERE clause{hidden}: it touches every row.",
             "Add a selective WHERE (and batch with a LIMIT sub-select for large tables).",
         )
-    elif _is_always_true(where):
+    elif _is_always_true(where) or _selects_whole_table(where, relation):
         state.add(
             "sql.tautological_where",
             Severity.CRITICAL,

@@ -48,18 +48,24 @@ RULES: dict[str, RuleDoc] = {
     ),
     "sql.tautological_where": RuleDoc(
         C,
-        "DELETE/UPDATE whose WHERE is always true: true, 1=1, x=x, 'a'='a', ... OR true, NOT false; MERGE ON true "
+        "DELETE/UPDATE whose WHERE is always true: true, 1=1, x=x, 'a'='a', ... OR true, NOT false, EXISTS (SELECT 1), "
+        "id IN (SELECT id FROM the same table) without filter or LIMIT; MERGE ON true "
         "WHEN MATCHED THEN DELETE/UPDATE.",
         (
             "DELETE FROM t WHERE true",
             "DELETE FROM t WHERE 1 = 1",
             "UPDATE t SET a = 1 WHERE id = id OR false",
             "DELETE FROM t WHERE user_id = 4 OR 'a' = 'a'",
+            "MERGE INTO t USING s ON true WHEN MATCHED THEN DELETE",
+            "DELETE FROM t WHERE EXISTS (SELECT 1)",
+            "DELETE FROM t WHERE id IN (SELECT id FROM t)",
         ),
         (
             "DELETE FROM t WHERE id = 4",
             "DELETE FROM t WHERE a = b",
             "MERGE INTO t USING s ON t.id = s.id WHEN MATCHED THEN DELETE",
+            "DELETE FROM t WHERE id IN (SELECT id FROM t WHERE created_at < now() - interval '30 days' LIMIT 1000)",
+            "DELETE FROM t WHERE EXISTS (SELECT 1 FROM u WHERE u.id = t.user_id)",
         ),
     ),
     "sql.truncate": RuleDoc(
