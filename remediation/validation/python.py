@@ -205,7 +205,6 @@ class _Analyzer(ast.NodeVisitor):
         self.fetch_lines: list[int] = []
         self.downloaded_paths: set[str] = set()
         self.dynamic_code_lines: list[int] = []
-        self._if_depth = 0
         self.tainted: set[str] = set()
         #: names bound by ``with CALL as name`` (os.scandir), so loops over them know the directory
         self.iterables: dict[str, ast.Call] = {}
@@ -238,11 +237,6 @@ class _Analyzer(ast.NodeVisitor):
             )
 
     # -- structure ------------------------------------------------------------------------------------------------
-
-    def visit_If(self, node: ast.If) -> None:
-        self._if_depth += 1
-        self.generic_visit(node)
-        self._if_depth -= 1
 
     def visit_For(self, node: ast.For) -> None:
         self._bind_loop(node.target, node.iter)
@@ -390,7 +384,7 @@ class _Analyzer(ast.NodeVisitor):
         self.generic_visit(node)
 
     def _check_dynamic_dispatch(self, node: ast.Call, name: str) -> None:
-        func = self.resolver.qualname(node.func) or ""
+        func = name
         if func in {"getattr", "builtins.getattr"} and len(node.args) >= 2:
             base = self.resolver.qualname(node.args[0]) or ""
             attr = self.resolver.value(node.args[1])
@@ -821,13 +815,12 @@ class _Analyzer(ast.NodeVisitor):
                 self.resolver.value(node.args[1]) if len(node.args) > 1 else self.resolver.value(_keyword(node, "mode"))
             )
             if name == "os.open":
-                flags = self.resolver.qualname(node.args[1]) if len(node.args) > 1 else ""
-                writing = (
-                    any(flag in ast.unparse(node.args[1]) for flag in ("O_WRONLY", "O_RDWR", "O_APPEND", "O_TRUNC"))
+                flag_names = (
+                    {sub.attr for sub in ast.walk(node.args[1]) if isinstance(sub, ast.Attribute)}
                     if len(node.args) > 1
-                    else False
+                    else set()
                 )
-                del flags
+                writing = bool(flag_names & {"O_WRONLY", "O_RDWR", "O_APPEND", "O_TRUNC", "O_CREAT"})
             else:
                 writing = isinstance(mode, str) and any(c in mode for c in "wax+")
             target = node.args[0] if node.args and writing else None
