@@ -16,12 +16,17 @@ RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max":
          "max_retries": 5}
 
 
-@shared_task(**RETRY)
-def generate_script_task(script_id: str) -> None:
+@shared_task(bind=True, **RETRY)
+def generate_script_task(self, script_id: str) -> None:  # type: ignore[no-untyped-def]
+    from remediation.llm.client import LlmError
     from remediation.services.generation import script_generate
 
-    if RemediationScript.objects.filter(pk=script_id).exists():
-        script_generate(script_id=script_id)
+    if not RemediationScript.objects.filter(pk=script_id).exists():
+        return
+    try:
+        script_generate(script_id=script_id, final_attempt=self.request.retries >= self.max_retries)
+    except LlmError as exc:  # only retryable ones escape before the final attempt
+        raise self.retry(exc=exc, countdown=min(900, 30 * 2**self.request.retries)) from exc
 
 
 @shared_task(**RETRY)

@@ -18,7 +18,7 @@ from pgvector.django import CosineDistance
 
 from remediation.confidence import ConfidenceInputs, effective_line_count, score_confidence
 from remediation.lifecycle import SYSTEM, record_event
-from remediation.llm.client import LlmError, LlmSettings, generate_script
+from remediation.llm.client import LlmError, LlmOutputError, LlmSettings, generate_script
 from remediation.llm.embeddings import Embedder, LexicalEmbedder, default_embedder, rca_embedding_text
 from remediation.llm.prompt import PromptInputs, build_messages
 from remediation.llm.scrub import scrub_rca
@@ -91,8 +91,13 @@ def embedder() -> Embedder:
     return default_embedder(llm_settings(), prefer_local=choice == "local")
 
 
-def script_generate(*, script_id: object, no_llm: bool = False) -> RemediationScript:
-    """Fill a requested script; returns it with statuses routed. Safe to call twice."""
+def script_generate(*, script_id: object, no_llm: bool = False, final_attempt: bool = True) -> RemediationScript:
+    """Fill a requested script; returns it with statuses routed. Safe to call twice.
+
+    With ``final_attempt=False`` (a Celery task that can still retry), a retryable LLM failure
+    (provider outage, rate limit) is raised so the task retries later; on the final attempt it sends
+    the finding to manual review instead.
+    """
     script = RemediationScript.objects.get(pk=script_id)
     if script.generator != Generator.NONE or script.error:
         return script
@@ -100,11 +105,27 @@ def script_generate(*, script_id: object, no_llm: bool = False) -> RemediationSc
     notes: list[str] = []
     draft = _template_draft(rca, notes)
     llm = llm_settings()
+    spent = LlmSpend()
     if draft is None and llm.enabled and not no_llm:
-        draft = _llm_draft(script, rca, llm, notes)
+        draft = _llm_draft(script, rca, llm, notes, spent, final_attempt=final_attempt)
     if draft is None:
-        return _send_to_manual_review(script, notes)
+        return _send_to_manual_review(script, notes, spent)
     return _store_draft(script, rca, draft)
+
+
+@dataclass
+class LlmSpend:
+    """Tokens and cost of every LLM call for one script, usable replies or not."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+
+    def add(self, prompt_tokens: int, completion_tokens: int, cost_usd: float | None) -> None:
+        self.prompt_tokens += prompt_tokens
+        self.completion_tokens += completion_tokens
+        if cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + cost_usd
 
 
 def _template_draft(rca: dict[str, Any], notes: list[str]) -> Draft | None:
@@ -149,7 +170,10 @@ def _template_draft(rca: dict[str, Any], notes: list[str]) -> Draft | None:
     return None
 
 
-def _llm_draft(script: RemediationScript, rca: dict[str, Any], llm: LlmSettings, notes: list[str]) -> Draft | None:
+def _llm_draft(
+    script: RemediationScript, rca: dict[str, Any], llm: LlmSettings, notes: list[str], spent: LlmSpend, *,
+    final_attempt: bool,
+) -> Draft | None:
     scrubbed, redactions = scrub_rca(rca)
     with transaction.atomic():
         for redaction in redactions:
@@ -177,9 +201,17 @@ def _llm_draft(script: RemediationScript, rca: dict[str, Any], llm: LlmSettings,
     for round_number in range(settings.LLM_REPAIR_ROUNDS + 1):
         try:
             answer = generate_script(build_messages(inputs), settings=llm, expected_language=language)
-        except LlmError as exc:
+        except LlmOutputError as exc:
+            # A reply that was paid for but unusable still counts.
+            spent.add(exc.prompt_tokens, exc.completion_tokens, exc.cost_usd)
             notes.append(f"LLM round {round_number + 1}: {exc}")
             break
+        except LlmError as exc:
+            if exc.retryable and not final_attempt and draft is None:
+                raise
+            notes.append(f"LLM round {round_number + 1}: {exc}")
+            break
+        spent.add(answer.prompt_tokens, answer.completion_tokens, answer.cost_usd)
         draft = Draft(
             script=answer.script,
             rollback=answer.rollback_script or None,
@@ -187,9 +219,9 @@ def _llm_draft(script: RemediationScript, rca: dict[str, Any], llm: LlmSettings,
             generator=Generator.LLM,
             explanation=answer.explanation,
             model_name=answer.model,
-            prompt_tokens=(draft.prompt_tokens if draft else 0) + answer.prompt_tokens,
-            completion_tokens=(draft.completion_tokens if draft else 0) + answer.completion_tokens,
-            cost_usd=_add_cost(draft.cost_usd if draft else None, answer.cost_usd),
+            prompt_tokens=spent.prompt_tokens,
+            completion_tokens=spent.completion_tokens,
+            cost_usd=spent.cost_usd,
             notes=notes,
         )
         result = run_validators(
@@ -204,12 +236,6 @@ def _llm_draft(script: RemediationScript, rca: dict[str, Any], llm: LlmSettings,
         notes.append(f"LLM round {round_number + 1}: validation failed with {len(findings)} finding(s)")
         inputs = PromptInputs(**{**inputs.__dict__, "previous_findings": findings, "previous_script": draft.script})
     return draft
-
-
-def _add_cost(total: float | None, more: float | None) -> float | None:
-    if more is None:
-        return total
-    return (total or 0.0) + more
 
 
 def _closest_template_text(rca: dict[str, Any]) -> str | None:
@@ -228,12 +254,18 @@ def similar_successful_scripts(rca: dict[str, Any], *, limit: int = 3) -> list[s
     return [s.generated_script for s in nearest if s.distance is not None and s.distance < 0.5]
 
 
-def _send_to_manual_review(script: RemediationScript, notes: list[str]) -> RemediationScript:
+def _send_to_manual_review(script: RemediationScript, notes: list[str], spent: LlmSpend) -> RemediationScript:
     reason = "No script could be produced; sent to manual review: " + "; ".join(notes)
     if not llm_settings().enabled:
         reason += ". No LLM is configured (OPENAI_API_KEY / OPENAI_BASE_URL)."
     with transaction.atomic():
-        RemediationScript.objects.filter(pk=script.pk).update(error=reason, needs_detailed_review=True)
+        RemediationScript.objects.filter(pk=script.pk).update(
+            error=reason,
+            needs_detailed_review=True,
+            prompt_tokens=spent.prompt_tokens,
+            completion_tokens=spent.completion_tokens,
+            cost_usd=Decimal(str(round(spent.cost_usd, 6))) if spent.cost_usd is not None else None,
+        )
         record_event(
             actor=SYSTEM, verb="generation.manual_review", object_type="script", object_id=script.pk,
             details={"reason": reason},

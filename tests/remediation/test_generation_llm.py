@@ -7,7 +7,6 @@ exactly as in production. Only the back-off is shortened so retry tests stay fas
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -327,25 +326,17 @@ def test_a_category_with_a_template_never_calls_the_llm(
     assert chat_requests(openai_server) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: remediation/services/generation.py:180 (_llm_draft) turns a retryable LlmError (provider outage, "
-        "429 with a long Retry-After) into a permanent manual-review error; script_generate then returns early "
-        "(line 97) so the Celery task can never retry, although remediation/llm/client.py raises retryable errors "
-        "for exactly that. Fix: re-raise when exc.retryable (after the note), and let generate_script_task "
-        "autoretry LlmError(retryable) with backoff, sending to manual review only after its last retry."
-    ),
-)
 def test_a_provider_outage_leaves_the_finding_retryable(openai_server: FakeOpenAIServer, settings: Any) -> None:
     from remediation.llm.client import LlmError
 
     outage = CannedResponse(status=503, body=error_body("upstream overloaded"))
     openai_server.queue_chat(*[outage] * (settings.OPENAI_MAX_RETRIES + 1))
     script, _ = request_remediation(payload=novel_rca(), actor=SYSTEM)
-    # Either the error reaches the task (to retry it) or generation leaves the script open; both are fine.
-    with contextlib.suppress(LlmError):
-        script_generate(script_id=script.pk)
+    # A task that can still retry gets the error back and the script stays open.
+    with pytest.raises(LlmError) as raised:
+        script_generate(script_id=script.pk, final_attempt=False)
+    assert raised.value.retryable
+    assert RemediationScript.objects.get(pk=script.pk).error == ""
     # The provider is back: the retry (Celery's, here called directly) generates the script.
     openai_server.queue_chat(completion(answer(CLEAN_BASH)))
     retried = script_generate(script_id=script.pk)
@@ -353,15 +344,6 @@ def test_a_provider_outage_leaves_the_finding_retryable(openai_server: FakeOpenA
     assert retried.validation_status == "PASSED"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "BUG: remediation/services/generation.py:180-182 (_llm_draft) drops the token usage that LlmOutputError "
-        "carries, so a paid-for but unusable reply stores 0 prompt/completion tokens. Fix: on LlmOutputError add "
-        "exc.prompt_tokens / completion_tokens / cost_usd to the running totals and store them with the "
-        "manual-review script (or feed the error back as a repair round, keeping the totals)."
-    ),
-)
 def test_an_unusable_reply_is_still_accounted_for(openai_server: FakeOpenAIServer) -> None:
     from tests.fakes.openai_server import chat_completion_body
 

@@ -60,7 +60,7 @@ class Command(BaseCommand):
         except InvalidInput as exc:
             self.stderr.write(f"generate_script: {exc.message}")
             raise _Exit(2) from None
-        script = script_generate(script_id=script.pk, no_llm=options["no_llm"])
+        script = script_generate(script_id=script.pk, no_llm=options["no_llm"], final_attempt=True)
         self._print(script, options["format"])
         raise _Exit(0 if script.generated_script else 1)
 
