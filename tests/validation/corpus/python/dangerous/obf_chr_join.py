@@ -1,3 +1,4 @@
+# ruff: noqa  (validator corpus: dangerous or deliberately plain code, kept as written)
 import os
 
 cmd = "".join([chr(114), chr(109)])

@@ -1,3 +1,4 @@
+# ruff: noqa  (validator corpus: dangerous or deliberately plain code, kept as written)
 import ctypes
 
 libc = ctypes.CDLL("libc.so.6")

@@ -1,3 +1,4 @@
+# ruff: noqa  (validator corpus: dangerous or deliberately plain code, kept as written)
 import yaml
 
 with open("/opt/app/config.yaml") as handle:
