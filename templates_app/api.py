@@ -12,10 +12,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from remediation.api.permissions import ReadAnyRoleWriteSupervisor
+from remediation.api.permissions import IsSupervisor, ReadAnyRoleWriteSupervisor
 from remediation.lifecycle import Actor
-from templates_app.models import RemediationTemplate, ScriptLanguage, TargetSystem
-from templates_app.services import template_create, template_delete, template_update
+from templates_app.models import RemediationTemplate, ScriptLanguage, TargetSystem, TemplateProposal
+from templates_app.services import template_create, template_delete, template_release, template_update
 
 
 class TemplateOutputSerializer(serializers.ModelSerializer[RemediationTemplate]):
@@ -86,3 +86,73 @@ class TemplateDetailApi(APIView):
     def delete(self, request: Request, pk: Any) -> Response:
         template_delete(template=get_object_or_404(RemediationTemplate, pk=pk), actor=Actor.of(request.user))
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ProposalOutputSerializer(serializers.ModelSerializer[TemplateProposal]):
+    class Meta:
+        model = TemplateProposal
+        fields = ["id", "root_cause_category", "script_language", "target_system", "proposed_content",
+                  "proposed_variables", "source_script", "success_count", "status", "created_template", "created_at"]
+        read_only_fields = fields
+
+
+class ProposalListApi(generics.ListAPIView[TemplateProposal]):
+    """Templates proposed from LLM scripts that kept succeeding; supervisors accept or dismiss them."""
+
+    permission_classes = [ReadAnyRoleWriteSupervisor]
+    serializer_class = ProposalOutputSerializer
+    filterset_fields = ["status", "root_cause_category"]
+
+    def get_queryset(self) -> QuerySet[TemplateProposal]:
+        return TemplateProposal.objects.all()
+
+
+class ProposalAcceptApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    class Input(serializers.Serializer[Any]):
+        name = serializers.CharField(max_length=200)
+
+    @extend_schema(request=Input, responses={201: TemplateOutputSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        from remediation.services.promotion import proposal_accept
+
+        body = self.Input(data=request.data)
+        body.is_valid(raise_exception=True)
+        template = proposal_accept(proposal=get_object_or_404(TemplateProposal, pk=pk), user=request.user,
+                                   name=body.validated_data["name"])
+        return Response(TemplateOutputSerializer(template).data, status=status.HTTP_201_CREATED)
+
+
+class ProposalDismissApi(APIView):
+    permission_classes = [IsSupervisor]
+
+    class Input(serializers.Serializer[Any]):
+        justification = serializers.CharField(max_length=4000)
+
+    @extend_schema(request=Input, responses={200: ProposalOutputSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        from remediation.services.promotion import proposal_dismiss
+
+        body = self.Input(data=request.data)
+        body.is_valid(raise_exception=True)
+        proposal = proposal_dismiss(proposal=get_object_or_404(TemplateProposal, pk=pk), user=request.user,
+                                    justification=body.validated_data["justification"])
+        return Response(ProposalOutputSerializer(proposal).data)
+
+
+class TemplateReleaseApi(APIView):
+    """Release a quarantined template (supervisor; justification required)."""
+
+    permission_classes = [IsSupervisor]
+
+    class Input(serializers.Serializer[Any]):
+        justification = serializers.CharField(max_length=4000)
+
+    @extend_schema(request=Input, responses={200: TemplateOutputSerializer})
+    def post(self, request: Request, pk: Any) -> Response:
+        body = self.Input(data=request.data)
+        body.is_valid(raise_exception=True)
+        template = template_release(template=get_object_or_404(RemediationTemplate, pk=pk),
+                                    actor=Actor.of(request.user), justification=body.validated_data["justification"])
+        return Response(TemplateOutputSerializer(template).data)

@@ -194,6 +194,12 @@ def _quarantine_reason(template: RemediationTemplate) -> str:
 
 
 def template_release(*, template: RemediationTemplate, actor: Actor, justification: str) -> RemediationTemplate:
+    """Only a supervisor (a person, never an agent) releases a quarantined template."""
+    from remediation.access import Role, has_role
+    from remediation.errors import ActionForbidden
+
+    if not actor.is_person or not has_role(actor.user, Role.SUPERVISOR):
+        raise ActionForbidden("Only a supervisor can release a quarantined template.", code="role_required")
     if not template.is_quarantined:
         raise TransitionRefused("The template is not quarantined.")
     if not justification.strip():

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from remediation.api import agents as agent_views
 from remediation.api import views
 from templates_app import api as template_views
 
@@ -21,4 +22,18 @@ urlpatterns = [
     path("runs/<uuid:pk>/rollback", views.RunRollbackApi.as_view(), name="run-rollback"),
     path("templates", template_views.TemplateListCreateApi.as_view(), name="template-list"),
     path("templates/<uuid:pk>", template_views.TemplateDetailApi.as_view(), name="template-detail"),
+    path("templates/<uuid:pk>/release", template_views.TemplateReleaseApi.as_view(), name="template-release"),
+    path("template-proposals", template_views.ProposalListApi.as_view(), name="proposal-list"),
+    path("template-proposals/<uuid:pk>/accept", template_views.ProposalAcceptApi.as_view(), name="proposal-accept"),
+    path("template-proposals/<uuid:pk>/dismiss", template_views.ProposalDismissApi.as_view(), name="proposal-dismiss"),
+]
+
+# The agent protocol (docs/agents.md): list work, claim, start, heartbeat, log, report.
+urlpatterns += [
+    path("agent/work", agent_views.AgentWorkApi.as_view(), name="agent-work"),
+    path("scripts/<uuid:pk>/claim", agent_views.ScriptClaimApi.as_view(), name="script-claim"),
+    path("runs/<uuid:pk>/start", agent_views.RunStartApi.as_view(), name="run-start"),
+    path("runs/<uuid:pk>/heartbeat", agent_views.RunHeartbeatApi.as_view(), name="run-heartbeat"),
+    path("runs/<uuid:pk>/log", agent_views.RunLogApi.as_view(), name="run-log"),
+    path("runs/<uuid:pk>/result", agent_views.RunResultApi.as_view(), name="run-result"),
 ]

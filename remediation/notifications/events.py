@@ -30,6 +30,7 @@ class NotificationEvent(StrEnum):
     TEMPLATE_QUARANTINED = "template_quarantined"
     APPROVAL_EXPIRING = "approval_expiring"
     APPROVAL_ESCALATED = "approval_escalated"
+    TEMPLATE_PROPOSED = "template_proposed"
 
 
 class NotificationSeverity(StrEnum):

@@ -300,6 +300,10 @@ def _succeed(script: RemediationScript) -> RemediationScript:
         script = transition_script(script.pk, field="execution_status", target=ExecutionStatus.SUCCESS,
                                    actor=SYSTEM, verb="script.execution_succeeded")
         _record_template_outcome(script, succeeded=True)
+        if script.generator == "llm":
+            from remediation.services.promotion import propose_template_if_proven
+
+            propose_template_if_proven(script=script)
         auto = script.approval_decisions.filter(actor_kind="policy").exists()
         if auto:
             notify_high_auto_executed(script)

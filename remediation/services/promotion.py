@@ -370,9 +370,7 @@ def _notify_proposed(proposal: TemplateProposal, notes: Sequence[str]) -> None:
     from remediation.notifications.events import NotificationEvent
     from remediation.services.notify import notify
 
-    # NotificationEvent has no TEMPLATE_PROPOSED member yet; a proposal is a request for a
-    # supervisor's review, which SCRIPT_NEEDS_REVIEW already routes to the right people.
-    event = getattr(NotificationEvent, "TEMPLATE_PROPOSED", NotificationEvent.SCRIPT_NEEDS_REVIEW)
+    event = NotificationEvent.TEMPLATE_PROPOSED
     variables = ", ".join(str(v["name"]) for v in proposal.proposed_variables) or "none"
     body = (
         f"An LLM-generated {proposal.script_language} remediation for {proposal.root_cause_category} on "
