@@ -25,8 +25,10 @@ class ExecutionLogConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def execution_event(self, event: dict[str, Any]) -> None:
-        await self.send_json(event["payload"])
+    async def execution_events(self, event: dict[str, Any]) -> None:
+        """A batch of events for this run, forwarded one websocket message per event, in order."""
+        for payload in event["payloads"]:
+            await self.send_json(payload)
 
     @database_sync_to_async
     def _may_view(self, user: Any, run_id: str) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import timedelta
@@ -22,7 +23,7 @@ from django.utils import timezone
 
 from remediation.errors import TransitionRefused
 from remediation.lifecycle import SYSTEM, Actor, transition_run, transition_script
-from remediation.live_events import LogLineEvent, StatusEvent, publish
+from remediation.live_events import LivePublisher, LogLineEvent, StatusEvent
 from remediation.models import (
     ApprovalDecision,
     ApprovalStatus,
@@ -105,34 +106,52 @@ class StageOutcome:
 
 
 class RunLog:
-    """Stores each output line as it arrives and publishes it on the channel layer after commit."""
+    """Stores each output line and publishes it live, in small batches so a chatty script is not slowed.
+
+    Rows are written on the run's own thread (its database connection and transaction); publishing
+    happens on a background thread. Lines are flushed every ``FLUSH_LINES`` lines or
+    ``FLUSH_SECONDS`` seconds, whichever comes first, and at the end of the run.
+    """
+
+    FLUSH_LINES = 50
+    FLUSH_SECONDS = 0.2
 
     def __init__(self, run: ExecutionRun) -> None:
         self.run = run
         self.seq = run.log_lines.count()
         self.parts: list[str] = [run.log] if run.log else []
+        self._pending: list[ExecutionLogLine] = []
+        self._events: list[LogLineEvent] = []
+        self._flushed_at = time.monotonic()
+        self._publisher = LivePublisher(str(run.pk))
 
     def __call__(self, stream: str, text: str) -> None:
         self.seq += 1
         if self.seq <= MAX_LOG_LINES:
-            ExecutionLogLine.objects.create(run=self.run, seq=self.seq, stream=stream, text=text)
+            self._pending.append(ExecutionLogLine(run=self.run, seq=self.seq, stream=stream, text=text))
         self.parts.append(f"[{stream}] {text}" if stream == "stderr" else text)
-        event: LogLineEvent = {"type": "log", "run_id": str(self.run.pk), "seq": self.seq, "stream": stream,
-                               "text": text}
-        _publish_quietly(event)
+        self._events.append({"type": "log", "run_id": str(self.run.pk), "seq": self.seq, "stream": stream,
+                             "text": text})
+        if len(self._events) >= self.FLUSH_LINES or time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending:
+            ExecutionLogLine.objects.bulk_create(self._pending)
+            self._pending = []
+        self._publisher.send(self._events)
+        self._events = []
+        self._flushed_at = time.monotonic()
+
+    def close(self, final_event: StatusEvent | None = None) -> None:
+        self.flush()
+        if final_event is not None:
+            self._publisher.send([final_event])
+        self._publisher.close()
 
     @property
     def text(self) -> str:
         return "\n".join(self.parts)
-
-
-def _publish_quietly(event: Any) -> None:
-    try:
-        publish(event)
-    except Exception:  # a dead channel layer must never break a run
-        logger.warning("could not publish live event for run %s", event.get("run_id"), exc_info=True)
-
-
 
 
 def _start_run(script: RemediationScript, environment: str, attempt: int, worker: str,
@@ -156,6 +175,7 @@ def _start_run(script: RemediationScript, environment: str, attempt: int, worker
 
 
 def _finish_run(run: ExecutionRun, outcome: StageOutcome, log: RunLog) -> ExecutionRun:
+    log.flush()  # every line row exists before the run reports its final status
     updates: dict[str, Any] = {
         "finished_at": timezone.now(),
         "exit_code": outcome.exit_code,
@@ -175,7 +195,7 @@ def _finish_run(run: ExecutionRun, outcome: StageOutcome, log: RunLog) -> Execut
                          details={"exit_code": outcome.exit_code, "killed_reason": outcome.killed_reason})
     status_event: StatusEvent = {"type": "status", "run_id": str(run.pk), "seq": log.seq + 1,
                                  "status": run.status, "exit_code": run.exit_code}
-    _publish_quietly(status_event)
+    log.close(status_event)
     return run
 
 

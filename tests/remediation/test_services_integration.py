@@ -184,3 +184,61 @@ def test_channel_layer_round_trip_over_real_redis(redis_url: str) -> None:
 
     message = async_to_sync(round_trip)()
     assert message["payload"] == {"seq": 1, "text": "hi"}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("bwrap_available")
+def test_a_chatty_script_streams_every_line_in_order_over_real_redis(
+    redis_url: str, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    from channels.layers import channel_layers
+    from django.test import TestCase
+
+    from remediation import live_events
+    from remediation.services.execution import script_execute_queue
+
+    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
+                                           "CONFIG": {"hosts": [redis_url]}}}
+    channel_layers.backends.clear()
+    layer = channel_layers["default"]
+    listener = async_to_sync(layer.new_channel)()
+    subscribed: list[str] = []
+    original_init = live_events.LivePublisher.__init__
+
+    def subscribing_init(self: Any, run_id: str) -> None:
+        # A watcher joins each run's group the moment the run starts, before any line is produced.
+        async_to_sync(layer.group_add)(live_events.run_group_name(run_id), listener)
+        subscribed.append(run_id)
+        original_init(self, run_id)
+
+    monkeypatch.setattr(live_events.LivePublisher, "__init__", subscribing_init)
+    script = ScriptFactory(generated_script="for i in $(seq 1 300); do echo line $i; done\n",
+                           approval_status="APPROVED")
+    ApprovalDecision.objects.create(script=script, decision="approved", actor_kind="policy",
+                                    script_sha256=script.script_sha256, rollback_sha256=script.rollback_sha256)
+    try:
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            script_execute_queue(script=script, actor=POLICY)
+
+        async def drain() -> list[dict[str, Any]]:
+            received: list[dict[str, Any]] = []
+            while True:
+                try:
+                    message = await asyncio.wait_for(layer.receive(listener), timeout=2)
+                except TimeoutError:
+                    return received
+                received.extend(message["payloads"])
+
+        received = async_to_sync(drain)()
+    finally:
+        channel_layers.backends.clear()
+    assert RemediationScript.objects.get(pk=script.pk).execution_status == "SUCCESS"
+    assert len(subscribed) == 2  # rehearsal and target
+    for run_id in subscribed:
+        events = [e for e in received if e["run_id"] == run_id]
+        lines = [e for e in events if e["type"] == "log"]
+        assert [e["seq"] for e in lines] == list(range(1, 301))
+        assert lines[-1]["text"] == "line 300"
+        assert events[-1]["type"] == "status" and events[-1]["status"] == "SUCCESS"
