@@ -1,10 +1,11 @@
 """A 1,000-line output stream from a sandboxed script to a websocket-side reader on the channel layer.
 
 A fixed python script prints ``--lines`` numbered lines, each with the wall-clock time it was printed.
-``run_in_sandbox`` hands every line to an ``on_output`` callback, which stamps it again and
-publishes it to a group with ``async_to_sync(layer.group_send)`` -- what
-``remediation.live_events.publish`` does. A receiver coroutine, joined to the group like the
-execution page's consumer, reads until the end marker and stamps each message on arrival.
+``run_in_sandbox`` hands every line to an ``on_output`` callback, which stamps it again and hands
+it to the run's ``remediation.live_events.LivePublisher`` -- the product's path: a background
+thread with its own event loop sends batches, one group message per batch. A receiver coroutine,
+joined to the group like the execution page's consumer, reads until the end marker and stamps
+each event on arrival.
 
 Two publishers, because the callback's thread decides how ``async_to_sync`` behaves:
 
@@ -38,6 +39,7 @@ from typing import Any
 from asgiref.sync import async_to_sync, sync_to_async
 from measure import REPO, format_table, machine, percentile, write_results
 
+from remediation.live_events import LivePublisher, run_group_name
 from sandbox.local import SandboxResult, run_in_sandbox
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
@@ -81,21 +83,16 @@ class StreamRun:
     out_of_order: int = 0
 
 
-def _callback(layer: Any, group: str, run: StreamRun) -> Callable[[str, str], None]:
-    send = async_to_sync(layer.group_send)
+def _callback(run_id: str, run: StreamRun, publisher: Any) -> Callable[[str, str], None]:
+    """The product's path: each line goes to the run's LivePublisher, which batches on its own thread."""
 
     def on_output(stream: str, line: str) -> None:
         now = time.time()
         seq_text, printed_at = line.split(" ", 1)
         run.capture_ms.append((now - float(printed_at)) * 1000)
         run.sent += 1
-        send(
-            group,
-            {
-                "type": "execution.event",
-                "payload": {"type": "log", "seq": int(seq_text), "stream": stream, "text": line, "sent_at": now},
-            },
-        )
+        publisher.send([{"type": "log", "run_id": run_id, "seq": int(seq_text), "stream": stream, "text": line,
+                         "sent_at": now}])
 
     return on_output
 
@@ -125,14 +122,14 @@ async def _receive(layer: Any, channel: str, run: StreamRun, finished: ScriptFin
                 return
             continue
         arrived = time.time()
-        payload = message["payload"]
-        if payload["type"] == "end":
-            return
-        run.received += 1
-        run.layer_ms.append((arrived - payload["sent_at"]) * 1000)
-        run.end_to_end_ms.append((arrived - float(payload["text"].split(" ", 1)[1])) * 1000)
-        run.out_of_order += payload["seq"] < last_seq
-        last_seq = payload["seq"]
+        for payload in message["payloads"]:
+            if payload["type"] == "end":
+                return
+            run.received += 1
+            run.layer_ms.append((arrived - payload["sent_at"]) * 1000)
+            run.end_to_end_ms.append((arrived - float(payload["text"].split(" ", 1)[1])) * 1000)
+            run.out_of_order += payload["seq"] < last_seq
+            last_seq = payload["seq"]
 
 
 def _run_script(lines: int, on_output: Callable[[str, str], None], finished: ScriptFinished) -> SandboxResult:
@@ -144,29 +141,31 @@ def _run_script(lines: int, on_output: Callable[[str, str], None], finished: Scr
 
 async def stream_once(layer: Any, publisher: str, lines: int) -> StreamRun:
     run = StreamRun()
-    group = f"bench-{uuid.uuid4().hex}"
+    run_id = uuid.uuid4().hex
+    group = run_group_name(run_id)
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
     finished = ScriptFinished()
-    on_output = _callback(layer, group, run)
-    end = {"type": "execution.event", "payload": {"type": "end"}}
+    live = LivePublisher(run_id, layer=layer)
+    on_output = _callback(run_id, run, live)
+    end = {"type": "end", "run_id": run_id}
     started = time.perf_counter()
     receiver = asyncio.create_task(_receive(layer, channel, run, finished))
     if publisher == "shared-loop":
         result = await sync_to_async(_run_script, thread_sensitive=False)(lines, on_output, finished)
-        await layer.group_send(group, end)
     else:
         box: dict[str, SandboxResult] = {}
 
         def worker() -> None:
             box["result"] = _run_script(lines, on_output, finished)
-            async_to_sync(layer.group_send)(group, end)
 
         thread = threading.Thread(target=worker, name="bench-sandbox-worker")
         thread.start()
         while thread.is_alive():
             await asyncio.sleep(0.01)
         result = box["result"]
+    live.send([end])  # type: ignore[list-item]
+    await sync_to_async(live.close, thread_sensitive=False)()
     await receiver
     run.total_ms = (time.perf_counter() - started) * 1000
     run.sandbox_ms = result.duration_ms

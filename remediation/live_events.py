@@ -64,8 +64,10 @@ class LivePublisher:
 
     _STOP = object()
 
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, *, layer: Any = None) -> None:
         self.group = run_group_name(run_id)
+        #: None: the project's configured layer (looked up on the publishing thread).
+        self._layer = layer
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._work, name=f"live-{run_id}", daemon=True)
         self._thread.start()
@@ -79,7 +81,7 @@ class LivePublisher:
         self._thread.join(timeout)
 
     def _work(self) -> None:
-        layer = get_channel_layer()
+        layer = self._layer if self._layer is not None else get_channel_layer()
         loop = asyncio.new_event_loop()
         try:
             while True:
