@@ -89,7 +89,8 @@ class ScriptClaimApi(APIView):
             {
                 "run_id": str(claim.run.pk),
                 "attempt": claim.run.attempt,
-                "lease_expires_at": serializers.DateTimeField().to_representation(claim.run.lease_expires_at),
+                "lease_expires_at": claim.run.lease_expires_at.isoformat() if claim.run.lease_expires_at else None,
+                "lease_seconds": claim.lease_seconds,
                 "reclaimed": claim.reclaimed,
                 "script": {
                     "id": str(script.pk),
@@ -150,7 +151,8 @@ class RunLogApi(_RunApi):
         lines = self.Line(data=body.validated_data["lines"], many=True)
         lines.is_valid(raise_exception=True)
         result = agents.agent_log_append(
-            agent=agents.agent_of(request.user), run_id=self.run_id(request, pk),
+            agent=agents.agent_of(request.user),
+            run_id=self.run_id(request, pk),
             lines=[LogLineIn(**line) for line in lines.validated_data],
         )
         return Response({"stored": result.stored, "duplicates": result.duplicates})
@@ -163,8 +165,9 @@ class RunResultApi(_RunApi):
         script_sha256 = serializers.RegexField(r"^[0-9a-f]{64}$")
         exit_code = serializers.IntegerField(required=False, allow_null=True, default=None)
         timed_out = serializers.BooleanField(required=False, default=False)
-        killed_reason = serializers.CharField(required=False, allow_blank=True, allow_null=True, default="",
-                                              max_length=32)
+        killed_reason = serializers.CharField(
+            required=False, allow_blank=True, allow_null=True, default="", max_length=32
+        )
         duration_ms = serializers.FloatField(required=False, default=0.0, min_value=0)
         peak_memory_kb = serializers.IntegerField(required=False, default=0, min_value=0)
         stdout_tail = serializers.CharField(required=False, allow_blank=True, default="", trim_whitespace=False)
@@ -178,8 +181,10 @@ class RunResultApi(_RunApi):
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         data["killed_reason"] = data["killed_reason"] or ""
-        run = agents.agent_report(agent=agents.agent_of(request.user), run_id=self.run_id(request, pk),
-                                  report=AgentReport(**data))
+        run = agents.agent_report(
+            agent=agents.agent_of(request.user), run_id=self.run_id(request, pk), report=AgentReport(**data)
+        )
         run.script.refresh_from_db(fields=["execution_status"])
-        return Response({"run_id": str(run.pk), "status": run.status,
-                         "script_execution_status": run.script.execution_status})
+        return Response(
+            {"run_id": str(run.pk), "status": run.status, "script_execution_status": run.script.execution_status}
+        )

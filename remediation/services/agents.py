@@ -28,6 +28,7 @@ runs queued scripts itself and these calls refuse (409 ``agent_backend_disabled`
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -58,6 +59,9 @@ from remediation.services import execution
 
 logger = logging.getLogger(__name__)
 
+#: A primary key as the API and the ORM pass it.
+ObjectId = uuid.UUID | str
+
 #: ExecutionRun.backend of runs that agents execute.
 AGENT_BACKEND = "agent"
 #: Languages an agent runs in its local sandbox; the rest need server-side target runners.
@@ -78,7 +82,8 @@ _HELD = (RunStatus.CLAIMED, RunStatus.RUNNING)
 
 def agent_of(user: Any) -> Agent:
     """The active agent behind ``user``; people and disabled agents are refused (403)."""
-    agent = Agent.objects.filter(user_id=getattr(user, "pk", None)).first() if user is not None else None
+    user_id = getattr(user, "pk", None)
+    agent = Agent.objects.filter(user_id=user_id).first() if user_id is not None else None
     if agent is None:
         raise ActionForbidden("Only agents may claim and report runs.", code="agent_required")
     if not agent.is_active:
@@ -125,10 +130,7 @@ def agent_work_list(*, agent: Agent, limit: int = 50) -> list[RemediationScript]
     reclaimable = Q(
         execution_status=ExecutionStatus.RUNNING,
         runs__backend=AGENT_BACKEND,
-    ) & (
-        Q(runs__status=RunStatus.PENDING)
-        | Q(runs__status=RunStatus.CLAIMED, runs__lease_expires_at__lt=now)
-    )
+    ) & (Q(runs__status=RunStatus.PENDING) | Q(runs__status=RunStatus.CLAIMED, runs__lease_expires_at__lt=now))
     queryset: QuerySet[RemediationScript] = (
         scripts_visible_to(agent.user)
         .filter(
@@ -160,6 +162,8 @@ class AgentClaim:
     #: SandboxLimits fields the run must stay within.
     limits: dict[str, Any]
     reclaimed: bool
+    #: How long the lease lasts without a heartbeat; agents beat at a third of it.
+    lease_seconds: int
 
 
 class _BindingBroken(TransitionRefused):
@@ -168,15 +172,17 @@ class _BindingBroken(TransitionRefused):
 
 def _claim_guard(locked: RemediationScript) -> None:
     if locked.approval_status != ApprovalStatus.APPROVED:
-        raise TransitionRefused(f"Only an APPROVED script can be claimed (it is {locked.approval_status}).",
-                                code="not_approved")
+        raise TransitionRefused(
+            f"Only an APPROVED script can be claimed (it is {locked.approval_status}).", code="not_approved"
+        )
     if locked.validation_status != ValidationStatus.PASSED:
         raise TransitionRefused("Only a script whose validation PASSED can be claimed.", code="validation_not_passed")
     if not locked.is_current_revision:
         raise TransitionRefused("This revision was superseded.", code="superseded")
     if locked.script_language not in AGENT_LANGUAGES:
-        raise TransitionRefused(f"Agents run bash and python only, not {locked.script_language}.",
-                                code="not_agent_runnable")
+        raise TransitionRefused(
+            f"Agents run bash and python only, not {locked.script_language}.", code="not_agent_runnable"
+        )
     problem = approval_binding_error(locked)
     if problem:
         raise _BindingBroken(f"Refused at claim: {problem}.", code="approval_binding")
@@ -187,8 +193,9 @@ def agent_claim(*, agent: Agent, script: RemediationScript, worker: str = "") ->
     _require_agent_backend()
     missing = needed_capabilities(script) - set(agent.capabilities)
     if missing:
-        raise ActionForbidden(f"Agent {agent.name!r} lacks the capabilities {sorted(missing)}.",
-                              code="capability_missing")
+        raise ActionForbidden(
+            f"Agent {agent.name!r} lacks the capabilities {sorted(missing)}.", code="capability_missing"
+        )
     worker = worker[:200]
     try:
         if script.execution_status == ExecutionStatus.QUEUED:
@@ -209,8 +216,14 @@ def agent_claim(*, agent: Agent, script: RemediationScript, worker: str = "") ->
         _fail_script_quietly(script.pk, broken.message)
         raise
     script = RemediationScript.objects.select_related("template").get(pk=script.pk)
-    return AgentClaim(run=run, script=script, validation_context=_validation_context_json(script),
-                      limits=_limits_json(script), reclaimed=reclaimed)
+    return AgentClaim(
+        run=run,
+        script=script,
+        validation_context=_validation_context_json(script),
+        limits=_limits_json(script),
+        reclaimed=reclaimed,
+        lease_seconds=settings.EXECUTION_LEASE_SECONDS,
+    )
 
 
 def _lease_until(now: datetime) -> datetime:
@@ -223,19 +236,30 @@ def _claim_queued(agent: Agent, script: RemediationScript, worker: str) -> Execu
     with transaction.atomic():
         # The script's row lock, held to the end of this transaction, serialises concurrent claims.
         locked = transition_script(
-            script.pk, field="execution_status", target=ExecutionStatus.RUNNING, actor=actor,
-            verb="script.execution_claimed", guard=_claim_guard, updates={"executed_at": now},
+            script.pk,
+            field="execution_status",
+            target=ExecutionStatus.RUNNING,
+            actor=actor,
+            verb="script.execution_claimed",
+            guard=_claim_guard,
+            updates={"executed_at": now},
             details={"agent": agent.name},
         )
         attempt = ExecutionRun.objects.filter(script=locked, backend=AGENT_BACKEND).count() + 1
         run = ExecutionRun.objects.create(
-            script=locked, environment=ExecutionEnvironment.TARGET, backend=AGENT_BACKEND, attempt=attempt,
-            idempotency_key=f"{locked.pk}:{AGENT_BACKEND}:{attempt}", script_sha256=locked.script_sha256,
+            script=locked,
+            environment=ExecutionEnvironment.TARGET,
+            backend=AGENT_BACKEND,
+            attempt=attempt,
+            idempotency_key=f"{locked.pk}:{AGENT_BACKEND}:{attempt}",
+            script_sha256=locked.script_sha256,
         )
         return transition_run(
-            run.pk, target=RunStatus.CLAIMED, actor=actor, verb="run.claimed",
-            updates={"claimed_by": agent, "worker": worker, "lease_expires_at": _lease_until(now),
-                     "heartbeat_at": now},
+            run.pk,
+            target=RunStatus.CLAIMED,
+            actor=actor,
+            verb="run.claimed",
+            updates={"claimed_by": agent, "worker": worker, "lease_expires_at": _lease_until(now), "heartbeat_at": now},
             details={"agent": agent.name},
         )
 
@@ -260,22 +284,29 @@ def _reclaim_released(agent: Agent, script: RemediationScript, worker: str) -> E
         if run.status == RunStatus.RUNNING:
             raise TransitionRefused(
                 "An agent started this run; if its lease lapsed the outcome is unknown, so it is never "
-                "handed out again automatically.", code="run_in_progress",
+                "handed out again automatically.",
+                code="run_in_progress",
             )
         if run.status == RunStatus.CLAIMED and run.lease_expires_at and run.lease_expires_at > now:
             holder = run.claimed_by.name if run.claimed_by else "another agent"
-            raise TransitionRefused(f"Claimed by {holder} until {run.lease_expires_at.isoformat()}.",
-                                    code="lease_held")
+            raise TransitionRefused(f"Claimed by {holder} until {run.lease_expires_at.isoformat()}.", code="lease_held")
         _claim_guard(locked_script)
         if run.status == RunStatus.CLAIMED:
             previous = run.claimed_by.name if run.claimed_by else ""
-            transition_run(run.pk, target=RunStatus.PENDING, actor=actor, verb="run.lease_released",
-                           updates={"claimed_by": None, "worker": "", "lease_expires_at": None},
-                           details={"previous_agent": previous, "reason": "lease expired before the run started"})
+            transition_run(
+                run.pk,
+                target=RunStatus.PENDING,
+                actor=actor,
+                verb="run.lease_released",
+                updates={"claimed_by": None, "worker": "", "lease_expires_at": None},
+                details={"previous_agent": previous, "reason": "lease expired before the run started"},
+            )
         return transition_run(
-            run.pk, target=RunStatus.CLAIMED, actor=actor, verb="run.claimed",
-            updates={"claimed_by": agent, "worker": worker, "lease_expires_at": _lease_until(now),
-                     "heartbeat_at": now},
+            run.pk,
+            target=RunStatus.CLAIMED,
+            actor=actor,
+            verb="run.claimed",
+            updates={"claimed_by": agent, "worker": worker, "lease_expires_at": _lease_until(now), "heartbeat_at": now},
             details={"agent": agent.name, "reclaimed": True},
         )
 
@@ -285,8 +316,13 @@ def _validation_context_json(script: RemediationScript) -> dict[str, Any]:
 
     context = validation_context_for(rca=script.root_cause_analysis, target_system=script.target_system)
     return {
-        name: (list(value) if isinstance(value, tuple) else str(value) if name in {"target_system", "strictness"}
-               else value)
+        name: (
+            list(value)
+            if isinstance(value, tuple)
+            else str(value)
+            if name in {"target_system", "strictness"}
+            else value
+        )
         for name, value in ((name, getattr(context, name)) for name in type(context).__dataclass_fields__)
     }
 
@@ -299,7 +335,7 @@ def _limits_json(script: RemediationScript) -> dict[str, Any]:
 # --------------------------------------------------------------------------- holding the claim
 
 
-def _claimed_run(agent: Agent, run_id: object, *, for_update: bool = False) -> ExecutionRun:
+def _claimed_run(agent: Agent, run_id: ObjectId, *, for_update: bool = False) -> ExecutionRun:
     """The run, when ``agent`` holds its claim: 403 for an agent that never did, 409 for one that lost it."""
     queryset = ExecutionRun.objects.select_related("script")
     if for_update:
@@ -326,20 +362,20 @@ class LeaseState:
     lease_expires_at: datetime | None
 
 
-def agent_heartbeat(*, agent: Agent, run_id: object) -> LeaseState:
+def agent_heartbeat(*, agent: Agent, run_id: ObjectId) -> LeaseState:
     """Renew the lease. Compare-and-swap on (claimant, held status), so a released run is never revived."""
     now = timezone.now()
     lease = _lease_until(now)
-    renewed = ExecutionRun.objects.filter(
-        pk=run_id, claimed_by=agent, status__in=_HELD, backend=AGENT_BACKEND
-    ).update(heartbeat_at=now, lease_expires_at=lease)
+    renewed = ExecutionRun.objects.filter(pk=run_id, claimed_by=agent, status__in=_HELD, backend=AGENT_BACKEND).update(
+        heartbeat_at=now, lease_expires_at=lease
+    )
     if renewed != 1:
         _claimed_run(agent, run_id)  # raises with the reason (403 / 409)
     run = ExecutionRun.objects.only("status").get(pk=run_id)
     return LeaseState(str(run_id), run.status, lease)
 
 
-def agent_run_start(*, agent: Agent, run_id: object) -> LeaseState:
+def agent_run_start(*, agent: Agent, run_id: ObjectId) -> LeaseState:
     """CLAIMED -> RUNNING: the agent's last check before launch; refused once the lease has lapsed."""
     now = timezone.now()
 
@@ -347,15 +383,20 @@ def agent_run_start(*, agent: Agent, run_id: object) -> LeaseState:
         if locked.claimed_by_id != agent.pk:
             raise TransitionRefused("Your lease on this run expired and the run was released.", code="lease_lost")
         if locked.lease_expires_at is None or locked.lease_expires_at <= now:
-            raise TransitionRefused("The lease expired before the run started; claim the script again.",
-                                    code="lease_expired")
+            raise TransitionRefused(
+                "The lease expired before the run started; claim the script again.", code="lease_expired"
+            )
         problem = approval_binding_error(locked.script)
         if problem:
             raise TransitionRefused(f"Refused at the last check: {problem}.", code="approval_binding")
 
     _claimed_run(agent, run_id)
     run = transition_run(
-        run_id, target=RunStatus.RUNNING, actor=Actor.of(agent.user), verb="run.started", guard=still_held,
+        run_id,
+        target=RunStatus.RUNNING,
+        actor=Actor.of(agent.user),
+        verb="run.started",
+        guard=still_held,
         updates={"started_at": now, "heartbeat_at": now, "lease_expires_at": _lease_until(now)},
         details={"agent": agent.name},
     )
@@ -375,7 +416,7 @@ class LogAppendResult:
     duplicates: int
 
 
-def agent_log_append(*, agent: Agent, run_id: object, lines: Sequence[LogLineIn]) -> LogAppendResult:
+def agent_log_append(*, agent: Agent, run_id: ObjectId, lines: Sequence[LogLineIn]) -> LogAppendResult:
     """Store a batch of output lines; a ``seq`` already stored is skipped, so retries are harmless."""
     if len(lines) > MAX_LOG_BATCH:
         raise InvalidInput(f"At most {MAX_LOG_BATCH} lines per call.", field="lines")
@@ -390,16 +431,28 @@ def agent_log_append(*, agent: Agent, run_id: object, lines: Sequence[LogLineIn]
         existing = set(ExecutionLogLine.objects.filter(run=run, seq__in=list(wanted)).values_list("seq", flat=True))
         fresh = [wanted[seq] for seq in sorted(wanted) if seq not in existing]
         ExecutionLogLine.objects.bulk_create(
-            [ExecutionLogLine(run=run, seq=line.seq, stream=line.stream, text=line.text[:MAX_LOG_LINE_CHARS])
-             for line in fresh],
+            [
+                ExecutionLogLine(run=run, seq=line.seq, stream=line.stream, text=line.text[:MAX_LOG_LINE_CHARS])
+                for line in fresh
+            ],
             ignore_conflicts=True,
         )
         events: list[LogLineEvent] = [
-            {"type": "log", "run_id": str(run.pk), "seq": line.seq, "stream": line.stream,
-             "text": line.text[:MAX_LOG_LINE_CHARS]}
+            {
+                "type": "log",
+                "run_id": str(run.pk),
+                "seq": line.seq,
+                "stream": line.stream,
+                "text": line.text[:MAX_LOG_LINE_CHARS],
+            }
             for line in fresh
         ]
-        transaction.on_commit(lambda: [_publish_quietly(event) for event in events])
+
+        def publish_lines() -> None:
+            for event in events:
+                _publish_quietly(event)
+
+        transaction.on_commit(publish_lines)
     return LogAppendResult(stored=len(fresh), duplicates=len(lines) - len(fresh))
 
 
@@ -437,21 +490,31 @@ def _run_outcome(report: AgentReport) -> str:
     return RunStatus.FAILED
 
 
-def agent_report(*, agent: Agent, run_id: object, report: AgentReport) -> ExecutionRun:
+def agent_report(*, agent: Agent, run_id: ObjectId, report: AgentReport) -> ExecutionRun:
     """Record the agent's result: run SUCCESS/FAILED/TIMED_OUT, script SUCCESS/FAILED (see module docstring)."""
     run = _claimed_run(agent, run_id)
     script = run.script
     if not report.refused:
         approved = approved_sha256(script)
         if report.script_sha256 != run.script_sha256 or report.script_sha256 != approved:
-            record_event(actor=Actor.of(agent.user), verb="run.result_refused", object_type="execution_run",
-                         object_id=run.pk, details={"script_id": str(script.pk), "reported_sha256":
-                                                    report.script_sha256, "approved_sha256": approved})
-            raise TransitionRefused("The reported SHA-256 is not the approved text's; the result is refused.",
-                                    code="sha_mismatch")
+            record_event(
+                actor=Actor.of(agent.user),
+                verb="run.result_refused",
+                object_type="execution_run",
+                object_id=run.pk,
+                details={
+                    "script_id": str(script.pk),
+                    "reported_sha256": report.script_sha256,
+                    "approved_sha256": approved,
+                },
+            )
+            raise TransitionRefused(
+                "The reported SHA-256 is not the approved text's; the result is refused.", code="sha_mismatch"
+            )
         if run.status == RunStatus.CLAIMED:
-            raise TransitionRefused("Start the run (POST runs/{id}/start) before reporting its result.",
-                                    code="not_started")
+            raise TransitionRefused(
+                "Start the run (POST runs/{id}/start) before reporting its result.", code="not_started"
+            )
     target = _run_outcome(report)
     log_lines = list(run.log_lines.order_by("seq").values_list("stream", "text"))
     log_text = "\n".join(f"[{stream}] {text}" if stream == "stderr" else text for stream, text in log_lines)
@@ -480,12 +543,27 @@ def agent_report(*, agent: Agent, run_id: object, report: AgentReport) -> Execut
         },
     }
     with transaction.atomic():
-        run = transition_run(run.pk, target=target, actor=Actor.of(agent.user), verb="run.finished",
-                             guard=still_held, updates=updates,
-                             details={"exit_code": report.exit_code, "killed_reason": report.killed_reason,
-                                      "refused": report.refused, "agent": agent.name})
-        status_event: StatusEvent = {"type": "status", "run_id": str(run.pk), "seq": len(log_lines) + 1,
-                                     "status": run.status, "exit_code": run.exit_code}
+        run = transition_run(
+            run.pk,
+            target=target,
+            actor=Actor.of(agent.user),
+            verb="run.finished",
+            guard=still_held,
+            updates=updates,
+            details={
+                "exit_code": report.exit_code,
+                "killed_reason": report.killed_reason,
+                "refused": report.refused,
+                "agent": agent.name,
+            },
+        )
+        status_event: StatusEvent = {
+            "type": "status",
+            "run_id": str(run.pk),
+            "seq": len(log_lines) + 1,
+            "status": run.status,
+            "exit_code": run.exit_code,
+        }
         transaction.on_commit(lambda: _publish_quietly(status_event))
         current = RemediationScript.objects.get(pk=script.pk)
         if current.execution_status == ExecutionStatus.RUNNING:
@@ -535,7 +613,7 @@ def script_failed(script: RemediationScript, reason: str) -> RemediationScript:
     return execution._fail(script, reason)
 
 
-def _fail_script_quietly(script_id: object, reason: str) -> None:
+def _fail_script_quietly(script_id: ObjectId, reason: str) -> None:
     script = RemediationScript.objects.get(pk=script_id)
     if script.execution_status in {ExecutionStatus.QUEUED, ExecutionStatus.RUNNING}:
         try:
@@ -548,5 +626,4 @@ def _publish_quietly(event: Any) -> None:
     try:
         publish(event)
     except Exception:  # a dead channel layer must never break a report
-        logger.warning("could not publish live event for run %s", event.get("run_id"),
-                                            exc_info=True)
+        logger.warning("could not publish live event for run %s", event.get("run_id"), exc_info=True)

@@ -40,8 +40,13 @@ def make_agent(roles: None) -> Callable[..., tuple[Any, APIClient]]:
 def queued_script(**fields: Any) -> RemediationScript:
     fields.setdefault("generated_script", SCRIPT)
     script = ScriptFactory(approval_status="APPROVED", execution_status="QUEUED", approved_at=timezone.now(), **fields)
-    ApprovalDecision.objects.create(script=script, decision="approved", actor_kind="policy",
-                                    script_sha256=script.script_sha256, rollback_sha256=script.rollback_sha256)
+    ApprovalDecision.objects.create(
+        script=script,
+        decision="approved",
+        actor_kind="policy",
+        script_sha256=script.script_sha256,
+        rollback_sha256=script.rollback_sha256,
+    )
     return script
 
 
@@ -158,16 +163,19 @@ def test_only_the_claiming_agent_may_act_on_its_run(
     _, other_agent = make_agent("host-b")
     script = queued_script()
     run_id = started_run(owner, script)
-    client = {"owner": owner, "other_agent": other_agent, "person": client_for(supervisor),
-              "anonymous": APIClient()}[caller]
+    client = {"owner": owner, "other_agent": other_agent, "person": client_for(supervisor), "anonymous": APIClient()}[
+        caller
+    ]
     expected = {"owner": 200, "other_agent": 403, "person": 403, "anonymous": 401}[caller]
 
     calls = [
         client.post(f"{API}/runs/{run_id}/heartbeat"),
-        client.post(f"{API}/runs/{run_id}/log", {"lines": [{"seq": 1, "stream": "stdout", "text": "hi"}]},
-                    format="json"),
-        client.post(f"{API}/runs/{run_id}/result", {"script_sha256": script.script_sha256, "exit_code": 0},
-                    format="json"),
+        client.post(
+            f"{API}/runs/{run_id}/log", {"lines": [{"seq": 1, "stream": "stdout", "text": "hi"}]}, format="json"
+        ),
+        client.post(
+            f"{API}/runs/{run_id}/result", {"script_sha256": script.script_sha256, "exit_code": 0}, format="json"
+        ),
     ]
     assert [response.status_code for response in calls] == [expected] * 3
     run = ExecutionRun.objects.get(pk=run_id)
@@ -247,10 +255,13 @@ def test_log_lines_are_deduplicated_by_seq(make_agent: Callable[..., Any]) -> No
     assert send(1, 2, 3) == {"stored": 3, "duplicates": 0}
     assert send(2, 3, 4) == {"stored": 1, "duplicates": 2}  # a retried batch plus one new line
     stored = list(ExecutionLogLine.objects.filter(run_id=run_id).values_list("seq", "stream", "text"))
-    assert stored == [(1, "stdout", "line 1"), (2, "stderr", "line 2"), (3, "stdout", "line 3"),
-                      (4, "stdout", "line 4")]
-    bad = client.post(f"{API}/runs/{run_id}/log", {"lines": [{"seq": 5, "stream": "tty", "text": "x"}]},
-                      format="json")
+    assert stored == [
+        (1, "stdout", "line 1"),
+        (2, "stderr", "line 2"),
+        (3, "stdout", "line 3"),
+        (4, "stdout", "line 4"),
+    ]
+    bad = client.post(f"{API}/runs/{run_id}/log", {"lines": [{"seq": 5, "stream": "tty", "text": "x"}]}, format="json")
     assert bad.status_code == 400
 
 
@@ -263,34 +274,40 @@ def test_a_result_for_other_text_than_the_approved_is_refused(make_agent: Callab
     assert ExecutionRun.objects.get(pk=run_id).status == "RUNNING"
     assert AuditEvent.objects.filter(object_id=run_id, verb="run.result_refused").exists()
 
-    client.post(f"{API}/runs/{run_id}/log", {"lines": [{"seq": 1, "stream": "stdout", "text": "cleaning"}]},
-                format="json")
-    ok = client.post(f"{API}/runs/{run_id}/result",
-                     {"script_sha256": script.script_sha256, "exit_code": 0, "duration_ms": 12.5,
-                      "peak_memory_kb": 2048}, format="json")
+    client.post(
+        f"{API}/runs/{run_id}/log", {"lines": [{"seq": 1, "stream": "stdout", "text": "cleaning"}]}, format="json"
+    )
+    ok = client.post(
+        f"{API}/runs/{run_id}/result",
+        {"script_sha256": script.script_sha256, "exit_code": 0, "duration_ms": 12.5, "peak_memory_kb": 2048},
+        format="json",
+    )
     assert ok.status_code == 200, ok.content
     assert ok.json()["script_execution_status"] == "SUCCESS"
     run = ExecutionRun.objects.get(pk=run_id)
     assert (run.status, run.exit_code, run.log, run.lease_expires_at) == ("SUCCESS", 0, "cleaning", None)
     assert run.resource_usage["peak_memory_kb"] == 2048
-    again = client.post(f"{API}/runs/{run_id}/result", {"script_sha256": script.script_sha256, "exit_code": 0},
-                        format="json")
+    again = client.post(
+        f"{API}/runs/{run_id}/result", {"script_sha256": script.script_sha256, "exit_code": 0}, format="json"
+    )
     assert again.status_code == 409
 
 
 @pytest.mark.parametrize(
     ("report", "run_status"),
-    [({"exit_code": 3, "stderr_tail": "disk still full\n"}, "FAILED"),
-     ({"exit_code": 124, "timed_out": True, "killed_reason": "timeout"}, "TIMED_OUT"),
-     ({"exit_code": 137, "killed_reason": "memory"}, "FAILED")],
+    [
+        ({"exit_code": 3, "stderr_tail": "disk still full\n"}, "FAILED"),
+        ({"exit_code": 124, "timed_out": True, "killed_reason": "timeout"}, "TIMED_OUT"),
+        ({"exit_code": 137, "killed_reason": "memory"}, "FAILED"),
+    ],
 )
-def test_a_failed_run_fails_the_script(report: dict[str, Any], run_status: str,
-                                       make_agent: Callable[..., Any]) -> None:
+def test_a_failed_run_fails_the_script(report: dict[str, Any], run_status: str, make_agent: Callable[..., Any]) -> None:
     _, client = make_agent("host-a")
     script = queued_script()
     run_id = started_run(client, script)
-    response = client.post(f"{API}/runs/{run_id}/result", {"script_sha256": script.script_sha256, **report},
-                           format="json")
+    response = client.post(
+        f"{API}/runs/{run_id}/result", {"script_sha256": script.script_sha256, **report}, format="json"
+    )
     assert response.status_code == 200, response.content
     run = ExecutionRun.objects.get(pk=run_id)
     script.refresh_from_db()
@@ -303,12 +320,19 @@ def test_an_agent_that_refuses_to_run_reports_it_without_starting(make_agent: Ca
     _, client = make_agent("host-a")
     script = queued_script()
     run_id = claim(client, script).json()["run_id"]
-    premature = client.post(f"{API}/runs/{run_id}/result", {"script_sha256": script.script_sha256, "exit_code": 0},
-                            format="json")
+    premature = client.post(
+        f"{API}/runs/{run_id}/result", {"script_sha256": script.script_sha256, "exit_code": 0}, format="json"
+    )
     assert premature.status_code == 409 and premature.json()["code"] == "not_started"
-    response = client.post(f"{API}/runs/{run_id}/result",
-                           {"script_sha256": "f" * 64, "refused": "local validation FAILED: BASH-RM-ROOT",
-                            "validation": {"status": "FAILED"}}, format="json")
+    response = client.post(
+        f"{API}/runs/{run_id}/result",
+        {
+            "script_sha256": "f" * 64,
+            "refused": "local validation FAILED: BASH-RM-ROOT",
+            "validation": {"status": "FAILED"},
+        },
+        format="json",
+    )
     assert response.status_code == 200, response.content
     run = ExecutionRun.objects.get(pk=run_id)
     script.refresh_from_db()
