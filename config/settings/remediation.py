@@ -33,6 +33,8 @@ AUTO_EXECUTE_HIGH = env_bool("AUTO_EXECUTE_HIGH", True)
 #: Hours before a pending approval escalates, and before it expires.
 APPROVAL_ESCALATE_AFTER_HOURS = env_int("APPROVAL_ESCALATE_AFTER_HOURS", 4, minimum=1)
 APPROVAL_EXPIRE_AFTER_HOURS = env_int("APPROVAL_EXPIRE_AFTER_HOURS", 24, minimum=1)
+#: Minutes before expiry when supervisors are warned that an approval is about to expire.
+APPROVAL_EXPIRING_NOTICE_MINUTES = env_int("APPROVAL_EXPIRING_NOTICE_MINUTES", 60, minimum=1)
 #: LOW-confidence scripts need this many distinct supervisors to approve.
 LOW_CONFIDENCE_QUORUM = env_int("LOW_CONFIDENCE_QUORUM", 1, minimum=1)
 

@@ -110,6 +110,7 @@ class RemediationScript(models.Model):
     )
     approval_expires_at = models.DateTimeField(null=True, blank=True)
     approval_escalated_at = models.DateTimeField(null=True, blank=True)
+    approval_expiry_warned_at = models.DateTimeField(null=True, blank=True)
 
     revision = models.PositiveIntegerField(default=1)
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="revisions")

@@ -129,11 +129,12 @@ def script_reject(*, script: RemediationScript, user: Any, justification: str) -
 
 
 def approvals_sweep(*, now: Any = None) -> dict[str, int]:
-    """Escalate approvals waiting past the SLA, expire those past their deadline (periodic task)."""
+    """Expire approvals past their deadline, warn about those close to it, escalate those waiting
+    past the SLA (periodic task). Each warning and escalation is sent once."""
     now = now or timezone.now()
     from remediation.services.notify import notify_approval
 
-    escalated = expired = 0
+    escalated = expired = warned = 0
     escalate_before = now - timedelta(hours=settings.APPROVAL_ESCALATE_AFTER_HOURS)
     waiting = RemediationScript.objects.filter(approval_status=ApprovalStatus.REQUIRED, is_current_revision=True,
                                                approval_expires_at__isnull=False)
@@ -144,6 +145,16 @@ def approvals_sweep(*, now: Any = None) -> dict[str, int]:
             expired += 1
         except TransitionRefused:
             continue
+    warn_before = now + timedelta(minutes=settings.APPROVAL_EXPIRING_NOTICE_MINUTES)
+    for script in waiting.filter(approval_expires_at__gt=now, approval_expires_at__lte=warn_before,
+                                 approval_expiry_warned_at__isnull=True):
+        with transaction.atomic():
+            if RemediationScript.objects.filter(pk=script.pk, approval_expiry_warned_at__isnull=True).update(
+                    approval_expiry_warned_at=now):
+                record_event(actor=SYSTEM, verb="script.approval_expiring", object_type="script",
+                             object_id=script.pk, details={"expires_at": str(script.approval_expires_at)})
+                notify_approval(script, event=NotificationEvent.APPROVAL_EXPIRING)
+                warned += 1
     for script in waiting.filter(approval_expires_at__gt=now, approval_escalated_at__isnull=True,
                                  created_at__lte=escalate_before):
         with transaction.atomic():
@@ -154,4 +165,4 @@ def approvals_sweep(*, now: Any = None) -> dict[str, int]:
                              object_id=script.pk, details={"waiting_since": str(script.created_at)})
                 notify_approval(script, event=NotificationEvent.APPROVAL_ESCALATED)
                 escalated += 1
-    return {"escalated": escalated, "expired": expired}
+    return {"escalated": escalated, "expired": expired, "warned": warned}

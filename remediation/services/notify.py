@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from remediation.models import NotificationRecord, RemediationScript
 from remediation.notifications.channels import deliver
-from remediation.notifications.config import channels_from_env
+from remediation.notifications.config import NotificationConfigError, channels_from_env
 from remediation.notifications.events import Notification, NotificationEvent
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,16 @@ def notify(
 
 def notification_deliver(*, record: NotificationRecord) -> bool:
     """Send a stored notification on every configured channel; True when nothing needs a retry."""
-    channels = channels_from_env(os.environ)
+    try:
+        channels = channels_from_env(os.environ)
+    except NotificationConfigError as exc:
+        # Retrying cannot fix configuration; record why, never the value (it may be a secret).
+        record.attempts += 1
+        record.status = NotificationRecord.Status.FAILED
+        record.channel_results = [{"channel": "configuration", "ok": False, "status": None, "error": str(exc)}]
+        record.save(update_fields=["attempts", "channel_results", "status"])
+        logger.error("notification %s not sent: %s", record.pk, exc)
+        return True
     notification = Notification(
         event=NotificationEvent(record.event),
         title=record.title,

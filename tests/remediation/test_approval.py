@@ -357,21 +357,28 @@ def test_escalation_happens_once_then_the_approval_expires_for_good(
     start = timezone.now()
     assert deadline is not None and timedelta(hours=23) < deadline - start <= timedelta(hours=24)
 
-    assert approvals_sweep(now=start + timedelta(hours=1)) == {"escalated": 0, "expired": 0}
+    assert approvals_sweep(now=start + timedelta(hours=1)) == {"escalated": 0, "expired": 0, "warned": 0}
     assert fresh(script).approval_escalated_at is None
 
     first = start + timedelta(hours=5)
     with on_commit():
-        assert approvals_sweep(now=first) == {"escalated": 1, "expired": 0}
+        assert approvals_sweep(now=first) == {"escalated": 1, "expired": 0, "warned": 0}
     assert fresh(script).approval_escalated_at == first
     assert fresh(script).approval_status == "REQUIRED"
-    assert approvals_sweep(now=start + timedelta(hours=6)) == {"escalated": 0, "expired": 0}
-    assert approvals_sweep(now=start + timedelta(hours=7)) == {"escalated": 0, "expired": 0}
+    assert approvals_sweep(now=start + timedelta(hours=6)) == {"escalated": 0, "expired": 0, "warned": 0}
+    assert approvals_sweep(now=start + timedelta(hours=7)) == {"escalated": 0, "expired": 0, "warned": 0}
     (escalation,) = notifications_for(script, "approval_escalated")
     assert escalation.status == NotificationRecord.Status.LOGGED  # delivered (no channel configured: logged)
     assert len(audit_of(script, "script.approval_escalated")) == 1
 
-    assert approvals_sweep(now=deadline + timedelta(seconds=1)) == {"escalated": 0, "expired": 1}
+    with on_commit():
+        assert approvals_sweep(now=deadline - timedelta(minutes=30)) == {"escalated": 0, "expired": 0, "warned": 1}
+    assert approvals_sweep(now=deadline - timedelta(minutes=10)) == {"escalated": 0, "expired": 0, "warned": 0}
+    (expiring,) = notifications_for(script, "approval_expiring")
+    assert "Expires at" in expiring.body
+    assert len(audit_of(script, "script.approval_expiring")) == 1
+
+    assert approvals_sweep(now=deadline + timedelta(seconds=1)) == {"escalated": 0, "expired": 1, "warned": 0}
     assert fresh(script).approval_status == "EXPIRED"
     (expired,) = audit_of(script, "script.approval_expired")
     assert (expired.actor_kind, expired.before, expired.after) == (
@@ -379,7 +386,7 @@ def test_escalation_happens_once_then_the_approval_expires_for_good(
         {"approval_status": "REQUIRED"},
         {"approval_status": "EXPIRED"},
     )
-    assert approvals_sweep(now=deadline + timedelta(hours=1)) == {"escalated": 0, "expired": 0}
+    assert approvals_sweep(now=deadline + timedelta(hours=1)) == {"escalated": 0, "expired": 0, "warned": 0}
 
     with pytest.raises(TransitionRefused):
         script_approve(script=fresh(script), user=supervisor, justification="late but fine")
@@ -394,6 +401,6 @@ def test_the_sweep_leaves_decided_and_superseded_scripts_alone(supervisor: Any) 
     past = timezone.now() - timedelta(hours=1)
     approved = make_script(approval_status="APPROVED", approval_expires_at=past)
     superseded = make_script(is_current_revision=False, approval_expires_at=past)
-    assert approvals_sweep() == {"escalated": 0, "expired": 0}
+    assert approvals_sweep() == {"escalated": 0, "expired": 0, "warned": 0}
     assert fresh(approved).approval_status == "APPROVED"
     assert fresh(superseded).approval_status == "REQUIRED"

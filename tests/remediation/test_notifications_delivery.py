@@ -266,3 +266,26 @@ def test_delivery_never_blocks_or_undoes_the_workflow(webhook_receiver: Recordin
     (record,) = notifications_for(script)
     assert record.status == "failed"
     assert "connection failed" in record.channel_results[0]["error"]
+
+
+def test_a_half_configured_channel_fails_the_record_without_retrying_or_leaking(
+    monkeypatch: pytest.MonkeyPatch, no_notification_channels: None, on_commit: Any
+) -> None:
+    monkeypatch.setenv("NOTIFY_WEBHOOK_URL", "http://127.0.0.1:9/hook")  # the secret is missing
+    script = make_script(confidence_level="MEDIUM")
+    with on_commit():
+        route_script(script=script)
+    (record,) = notifications_for(script)
+    assert (record.status, record.attempts) == ("failed", 1)
+    assert "NOTIFY_WEBHOOK_SECRET" in record.channel_results[0]["error"]
+    assert "127.0.0.1:9" not in record.channel_results[0]["error"]
+
+
+def test_the_system_check_reports_a_half_configured_channel(monkeypatch: pytest.MonkeyPatch) -> None:
+    from remediation.checks import notification_channels_configured
+
+    monkeypatch.setenv("NOTIFY_TELEGRAM_BOT_TOKEN", "123:abc")
+    (error,) = notification_channels_configured()
+    assert error.id == "remediation.E001"
+    assert "NOTIFY_TELEGRAM_CHAT_ID" in error.msg
+    assert "123:abc" not in error.msg
