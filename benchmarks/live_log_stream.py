@@ -36,7 +36,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from measure import REPO, format_table, machine, percentile, write_results
 
 from remediation.live_events import LivePublisher, run_group_name

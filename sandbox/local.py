@@ -593,7 +593,6 @@ def _supervise(
     peak_resident = 0
     exited_at: float | None = None
     status: int | None = None
-    rusage = None
 
     selector = selectors.DefaultSelector()
     for fd in streams:
@@ -621,9 +620,9 @@ def _supervise(
                     capture.close(stream)
             now = time.monotonic()
             if status is None:
-                pid, wait_status, usage = os.wait4(process.pid, os.WNOHANG)
+                pid, wait_status, _ = os.wait4(process.pid, os.WNOHANG)
                 if pid:
-                    status, rusage, exited_at = wait_status, usage, now
+                    status, exited_at = wait_status, now
             if status is None and killed_reason is None:
                 pids = _pids_owned_by(host_uid) if host_uid is not None else _descendants_of(process.pid)
                 resident = _resident_bytes(pids)
@@ -643,7 +642,7 @@ def _supervise(
         os.close(pidfd)
         if status is None:
             _kill(process)
-            _, status, rusage = os.wait4(process.pid, 0)
+            _, status, _ = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)
         process.stdout.close()
         process.stderr.close()

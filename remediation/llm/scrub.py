@@ -60,8 +60,8 @@ _NOT_ALREADY_REDACTED = r"(?!\[REDACTED:)"
 
 # Words that, as a key in ``key=value`` / ``key: value`` / ``"key": "value"``, announce a secret.
 _PASSWORD_KEYS = r"(?:password|passwd|passphrase|pwd|db_pass|pass)"  # noqa: S105 - a pattern, not a password
-_SECRET_KEYS = (  # noqa: S105 - a pattern, not a secret
-    r"(?:secret|secret_key|client_secret|api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token"
+_SECRET_KEYS = (
+    r"(?:secret|secret_key|client_secret|api[_-]?key|apikey|access[_-]?key|access[_-]?token|auth[_-]?token"  # noqa: S105
     r"|refresh[_-]?token|token|private[_-]?key|credentials?|aws_secret_access_key|session[_-]?key)"
 )
 # A value: quoted, or everything up to the next blank. Separators such as `&`, `;` or `,` are
