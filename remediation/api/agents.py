@@ -74,12 +74,12 @@ class ScriptClaimApi(APIView):
 
     permission_classes = [IsActiveAgent]
 
-    class Input(serializers.Serializer[Any]):
+    class ClaimInput(serializers.Serializer[Any]):
         worker = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
-    @extend_schema(request=Input, responses={201: dict})
+    @extend_schema(request=ClaimInput, responses={201: dict})
     def post(self, request: Request, pk: Any) -> Response:
-        body = self.Input(data=request.data)
+        body = self.ClaimInput(data=request.data)
         body.is_valid(raise_exception=True)
         agent = agents.agent_of(request.user)
         script = get_object_or_404(scripts_visible_to(request.user).select_related("template"), pk=pk)
@@ -136,19 +136,19 @@ class RunStartApi(_RunApi):
 class RunLogApi(_RunApi):
     """Append output lines; a seq already stored is skipped."""
 
-    class Line(serializers.Serializer[Any]):
+    class LogLineInput(serializers.Serializer[Any]):
         seq = serializers.IntegerField(min_value=1)
         stream = serializers.ChoiceField(choices=["stdout", "stderr"])
         text = serializers.CharField(allow_blank=True, trim_whitespace=False, max_length=agents.MAX_LOG_LINE_CHARS)
 
-    class Input(serializers.Serializer[Any]):
+    class LogInput(serializers.Serializer[Any]):
         lines = serializers.ListField(child=serializers.DictField(), max_length=agents.MAX_LOG_BATCH)
 
-    @extend_schema(request=Input, responses={200: dict})
+    @extend_schema(request=LogInput, responses={200: dict})
     def post(self, request: Request, pk: Any) -> Response:
-        body = self.Input(data=request.data)
+        body = self.LogInput(data=request.data)
         body.is_valid(raise_exception=True)
-        lines = self.Line(data=body.validated_data["lines"], many=True)
+        lines = self.LogLineInput(data=body.validated_data["lines"], many=True)
         lines.is_valid(raise_exception=True)
         result = agents.agent_log_append(
             agent=agents.agent_of(request.user),
@@ -161,7 +161,7 @@ class RunLogApi(_RunApi):
 class RunResultApi(_RunApi):
     """The agent's result; 409 when its SHA-256 is not the approved text's."""
 
-    class Input(serializers.Serializer[Any]):
+    class ResultInput(serializers.Serializer[Any]):
         script_sha256 = serializers.RegexField(r"^[0-9a-f]{64}$")
         exit_code = serializers.IntegerField(required=False, allow_null=True, default=None)
         timed_out = serializers.BooleanField(required=False, default=False)
@@ -175,9 +175,9 @@ class RunResultApi(_RunApi):
         refused = serializers.CharField(required=False, allow_blank=True, default="", max_length=4000)
         validation = serializers.DictField(required=False, default=dict)
 
-    @extend_schema(request=Input, responses={200: dict})
+    @extend_schema(request=ResultInput, responses={200: dict})
     def post(self, request: Request, pk: Any) -> Response:
-        body = self.Input(data=request.data)
+        body = self.ResultInput(data=request.data)
         body.is_valid(raise_exception=True)
         data = dict(body.validated_data)
         data["killed_reason"] = data["killed_reason"] or ""
