@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.utils import timezone
@@ -39,7 +39,10 @@ def make_agent(roles: None) -> Callable[..., tuple[Any, APIClient]]:
 
 def queued_script(**fields: Any) -> RemediationScript:
     fields.setdefault("generated_script", SCRIPT)
-    script = ScriptFactory(approval_status="APPROVED", execution_status="QUEUED", approved_at=timezone.now(), **fields)
+    script = cast(
+        "RemediationScript",
+        ScriptFactory(approval_status="APPROVED", execution_status="QUEUED", approved_at=timezone.now(), **fields),
+    )
     ApprovalDecision.objects.create(
         script=script,
         decision="approved",
@@ -82,7 +85,7 @@ def test_work_lists_only_what_the_agent_may_run(make_agent: Callable[..., Any]) 
     runnable = queued_script()
     needs_kubectl = queued_script(template=TemplateFactory(required_capabilities=["bash", "kubectl"]))
     sql = queued_script(script_language="sql", target_system="postgresql", generated_script="SELECT 1;")
-    awaiting_approval = ScriptFactory(generated_script=SCRIPT)
+    awaiting_approval = cast("RemediationScript", ScriptFactory(generated_script=SCRIPT))
 
     listed = work_ids(bash_agent)
     assert str(runnable.pk) in listed
@@ -122,7 +125,7 @@ def test_a_claim_hands_out_the_approved_text_once(make_agent: Callable[..., Any]
     run = ExecutionRun.objects.get(pk=body["run_id"])
     assert (run.status, run.backend, run.environment, run.claimed_by) == ("CLAIMED", "agent", "target", agent)
     assert run.idempotency_key == f"{script.pk}:agent:1"
-    assert run.lease_expires_at > timezone.now() + timedelta(seconds=50)
+    assert run.lease_expires_at is not None and run.lease_expires_at > timezone.now() + timedelta(seconds=50)
     script.refresh_from_db()
     assert script.execution_status == "RUNNING"
 
@@ -232,7 +235,8 @@ def test_a_heartbeat_extends_the_lease_and_a_lapsed_claim_cannot_start(make_agen
     run_id = claim(client, script).json()["run_id"]
     ExecutionRun.objects.filter(pk=run_id).update(lease_expires_at=timezone.now() + timedelta(seconds=5))
     assert client.post(f"{API}/runs/{run_id}/heartbeat").status_code == 200
-    assert ExecutionRun.objects.get(pk=run_id).lease_expires_at > timezone.now() + timedelta(seconds=50)
+    renewed = ExecutionRun.objects.get(pk=run_id).lease_expires_at
+    assert renewed is not None and renewed > timezone.now() + timedelta(seconds=50)
 
     expire_lease(run_id)
     response = client.post(f"{API}/runs/{run_id}/start")
@@ -254,7 +258,7 @@ def test_log_lines_are_deduplicated_by_seq(make_agent: Callable[..., Any]) -> No
 
     assert send(1, 2, 3) == {"stored": 3, "duplicates": 0}
     assert send(2, 3, 4) == {"stored": 1, "duplicates": 2}  # a retried batch plus one new line
-    stored = list(ExecutionLogLine.objects.filter(run_id=run_id).values_list("seq", "stream", "text"))
+    stored = list(ExecutionLogLine.objects.filter(run__pk=run_id).values_list("seq", "stream", "text"))
     assert stored == [
         (1, "stdout", "line 1"),
         (2, "stderr", "line 2"),
