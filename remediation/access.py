@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, Group
+from django.contrib.auth.models import AbstractBaseUser, Group
 from django.db.models import QuerySet
 from guardian.shortcuts import assign_perm, get_objects_for_user
 
@@ -19,7 +19,8 @@ from remediation.models import Agent, AuditEvent, ExecutionRun, RemediationScrip
 
 SERVICE_PERMISSION = "remediation.act_for_service"
 
-UserLike = AbstractBaseUser | AnonymousUser | Any
+#: A request user: a person or an agent account, or AnonymousUser.
+UserLike = Any
 
 
 class Role(StrEnum):

@@ -7,4 +7,5 @@ class RemediationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from remediation import checks  # noqa: F401 - registers the system checks
+        # Registers the system checks, and the Celery tasks so that services can enqueue them by name.
+        from remediation import checks, tasks  # noqa: F401

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+from uuid import UUID
 
 from django.db import transaction
 
@@ -134,7 +135,7 @@ def record_event(
 
 
 def transition_script(
-    script_id: object,
+    script_id: UUID | str,
     *,
     field: ScriptStatusField,
     target: str,
@@ -173,7 +174,7 @@ def transition_script(
 
 
 def transition_run(
-    run_id: object,
+    run_id: UUID | str,
     *,
     target: str,
     actor: Actor,
@@ -209,7 +210,7 @@ def transition_run(
 
 
 def transition_rollback(
-    run_id: object, *, target: str, actor: Actor, verb: str, guard: Guard | None = None,
+    run_id: UUID | str, *, target: str, actor: Actor, verb: str, guard: Guard | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> ExecutionRun:
     """Move a target run's rollback_status, under a row lock, with its audit event."""

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -151,7 +152,7 @@ def _seed_fields(seed: SeedTemplate) -> dict[str, Any]:
     }
 
 
-def template_record_outcome(*, template_id: object, succeeded: bool) -> RemediationTemplate:
+def template_record_outcome(*, template_id: UUID | str, succeeded: bool) -> RemediationTemplate:
     """Count one execution result; quarantine a template that keeps failing.
 
     Rule: quarantined after TEMPLATE_QUARANTINE_CONSECUTIVE_FAILURES failures in a row, or when,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import django_filters
-from django.db import transaction
 from django.db.models import Prefetch, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -89,13 +88,7 @@ class GenerateApi(APIView):
         service = payload.get("service", "") if isinstance(payload, dict) else ""
         if service and not may_act_on_service(request.user, service):
             raise ActionForbidden(f"You are not scoped to service {service!r}.", code="service_scope")
-        with transaction.atomic():
-            script, created = intake.request_remediation(payload=payload, actor=Actor.of(request.user))
-            if created:
-                from remediation.tasks import generate_script_task
-
-                script_id = str(script.pk)
-                transaction.on_commit(lambda: generate_script_task.delay(script_id))
+        script, created = intake.request_remediation(payload=payload, actor=Actor.of(request.user))
         return _output(script, status_code=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
 

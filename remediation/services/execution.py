@@ -16,11 +16,13 @@ import traceback
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from remediation.dispatch import enqueue_on_commit
 from remediation.errors import TransitionRefused
 from remediation.lifecycle import SYSTEM, Actor, transition_run, transition_script
 from remediation.live_events import LivePublisher, LogLineEvent, StatusEvent
@@ -79,10 +81,7 @@ def script_execute_queue(*, script: RemediationScript, actor: Actor, auto: bool 
             script.pk, field="execution_status", target=ExecutionStatus.QUEUED, actor=actor,
             verb="script.execution_queued", guard=_queue_guard, details={"automatic": auto},
         )
-        from remediation.tasks import execute_script_task
-
-        script_id = str(script.pk)
-        transaction.on_commit(lambda: execute_script_task.delay(script_id))
+        enqueue_on_commit("remediation.tasks.execute_script_task", str(script.pk))
     return script
 
 
@@ -224,7 +223,7 @@ class LeaseHeartbeat:
     consumer timeout would otherwise kill a worker holding a long run.
     """
 
-    def __init__(self, run_id: object) -> None:
+    def __init__(self, run_id: UUID | str) -> None:
         self.run_id = run_id
         self.interval = max(1.0, settings.EXECUTION_LEASE_SECONDS / 3)
         self._stopped = threading.Event()
@@ -254,7 +253,7 @@ class _BindingBroken(TransitionRefused):
     """The text about to run is not the text that was approved (or the approval lapsed)."""
 
 
-def execution_perform(*, script_id: object, worker: str | None = None) -> RemediationScript:
+def execution_perform(*, script_id: UUID | str, worker: str | None = None) -> RemediationScript:
     """Rehearse in the sandbox, then run against the target. Idempotent (see module docstring)."""
     worker = worker or socket.gethostname()
     script = RemediationScript.objects.get(pk=script_id)

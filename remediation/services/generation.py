@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from django.conf import settings
 from django.db import transaction
@@ -91,7 +92,7 @@ def embedder() -> Embedder:
     return default_embedder(llm_settings(), prefer_local=choice == "local")
 
 
-def script_generate(*, script_id: object, no_llm: bool = False, final_attempt: bool = True) -> RemediationScript:
+def script_generate(*, script_id: UUID | str, no_llm: bool = False, final_attempt: bool = True) -> RemediationScript:
     """Fill a requested script; returns it with statuses routed. Safe to call twice.
 
     With ``final_attempt=False`` (a Celery task that can still retry), a retryable LLM failure

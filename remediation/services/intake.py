@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from jsonschema import Draft202012Validator, FormatChecker
 
+from remediation.dispatch import enqueue_on_commit
 from remediation.errors import InvalidInput
 from remediation.lifecycle import Actor, record_event
 from remediation.models import Anomaly, ApprovalStatus, ExecutionStatus, Generator, RemediationScript
@@ -85,12 +86,13 @@ def open_duplicate(fingerprint: str) -> RemediationScript | None:
 
 
 def request_remediation(
-    *, payload: Any, actor: Actor, source: str = Anomaly.Source.API
+    *, payload: Any, actor: Actor, source: str = Anomaly.Source.API, enqueue: bool = True
 ) -> tuple[RemediationScript, bool]:
     """Store the finding and a script awaiting generation; (script, created).
 
     An identical finding whose script is still open returns that script and creates nothing.
-    The caller enqueues generation (``transaction.on_commit``) when ``created``.
+    A new script is generated on the "generation" queue after commit, unless ``enqueue`` is False
+    (the CLI generates synchronously).
     """
     rca = rca_validate(payload)
     fingerprint = rca_fingerprint(rca)
@@ -125,6 +127,8 @@ def request_remediation(
             after={"anomaly_id": str(anomaly.pk), "category": script.root_cause_category},
             details={"source": source, "fingerprint": fingerprint},
         )
+        if enqueue:
+            enqueue_on_commit("remediation.tasks.generate_script_task", str(script.pk))
     return script, True
 
 

@@ -7,9 +7,9 @@ import os
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
+from remediation.dispatch import enqueue_on_commit
 from remediation.models import NotificationRecord, RemediationScript
 from remediation.notifications.channels import deliver
 from remediation.notifications.config import NotificationConfigError, channels_from_env
@@ -30,9 +30,7 @@ def notify(
     record = NotificationRecord.objects.create(
         event=event.value, title=title[:300], body=body, object_id=object_id, severity=severity,
     )
-    from remediation.tasks import send_notification_task
-
-    transaction.on_commit(lambda: send_notification_task.delay(record.pk))
+    enqueue_on_commit("remediation.tasks.send_notification_task", record.pk)
     return record
 
 

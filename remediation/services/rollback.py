@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import socket
 from typing import Any
+from uuid import UUID
 
 from django.db import transaction
 
 from remediation.access import Role, has_role, is_agent, may_act_on_service
+from remediation.dispatch import enqueue_on_commit
 from remediation.errors import ActionForbidden, TransitionRefused
 from remediation.lifecycle import SYSTEM, Actor, record_event, transition_rollback, transition_script
 from remediation.models import (
@@ -65,16 +67,13 @@ def run_rollback_after_failure(*, script: RemediationScript, run: ExecutionRun) 
 
 
 def _enqueue(run: ExecutionRun, *, actor: Actor, automatic: bool) -> None:
-    from remediation.tasks import rollback_run_task
-
-    run_id = str(run.pk)
     with transaction.atomic():
         record_event(actor=actor, verb="rollback.requested", object_type="execution_run", object_id=run.pk,
                      details={"script_id": str(run.script_id), "automatic": automatic})
-        transaction.on_commit(lambda: rollback_run_task.delay(run_id))
+        enqueue_on_commit("remediation.tasks.rollback_run_task", str(run.pk))
 
 
-def rollback_perform(*, run_id: object, worker: str | None = None) -> ExecutionRun:
+def rollback_perform(*, run_id: UUID | str, worker: str | None = None) -> ExecutionRun:
     """Run the rollback of one target run. Idempotent: only one caller moves it to RUNNING."""
     run = ExecutionRun.objects.select_related("script").get(pk=run_id)
     if _rollback_possible(run):

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from remediation.dispatch import enqueue_on_commit
 from remediation.errors import TransitionRefused
 from remediation.lifecycle import Actor, transition_script
 from remediation.models import (
@@ -170,9 +171,7 @@ def script_validate_queue(*, script: RemediationScript, actor: Actor) -> None:
         raise TransitionRefused("Only a script that is not yet approved or executed can be validated again.",
                                 code="illegal_transition")
     from remediation.lifecycle import record_event
-    from remediation.tasks import validate_script_task
 
-    script_id = str(script.pk)
     with transaction.atomic():
         record_event(actor=actor, verb="script.validation_requested", object_type="script", object_id=script.pk)
-        transaction.on_commit(lambda: validate_script_task.delay(script_id))
+        enqueue_on_commit("remediation.tasks.validate_script_task", str(script.pk))

@@ -56,7 +56,8 @@ class Command(BaseCommand):
             self.stderr.write(f"Seeded {summary.created} templates (the table was empty).")
         try:
             with transaction.atomic():
-                script, _ = request_remediation(payload=payload, actor=CLI_ACTOR, source=Anomaly.Source.CLI)
+                script, _ = request_remediation(payload=payload, actor=CLI_ACTOR, source=Anomaly.Source.CLI,
+                                                enqueue=False)
         except InvalidInput as exc:
             self.stderr.write(f"generate_script: {exc.message}")
             raise _Exit(2) from None

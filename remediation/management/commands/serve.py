@@ -91,6 +91,6 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             stop()
-        exited = [" ".join(map(str, p.args[2:5])) for p in processes if p.poll() is not None]
+        exited = [str(p.args) for p in processes if p.poll() is not None]
         self.stderr.write(f"Stopping everything: {', '.join(exited)} exited.")
         stop()
