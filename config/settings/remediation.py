@@ -18,7 +18,9 @@ VALIDATION_STRICTNESS = env_choice("VALIDATION_STRICTNESS", "HIGH", ("LOW", "MED
 # --- execution --------------------------------------------------------------------------------
 MAX_SCRIPT_EXECUTION_TIME = env_int("MAX_SCRIPT_EXECUTION_TIME", 300, minimum=1)
 SCRIPT_EXECUTION_MEMORY_LIMIT = env_size("SCRIPT_EXECUTION_MEMORY_LIMIT", "512MB")
-SANDBOX_BACKEND = env_choice("SANDBOX_BACKEND", "local", ("local", "kubernetes"))
+#: local: bubblewrap on the worker; kubernetes: a Job per run; agent: bash/python scripts wait for
+#: agents on the hosts to claim them through the API (SQL, config patches, manifests still run here).
+SANDBOX_BACKEND = env_choice("SANDBOX_BACKEND", "local", ("local", "kubernetes", "agent"))
 KUBERNETES_SANDBOX_CONFIG = env_str("KUBERNETES_SANDBOX_CONFIG")
 KUBERNETES_SANDBOX_NAMESPACE = env_str("KUBERNETES_SANDBOX_NAMESPACE", "remediation-sandbox")
 #: How long a claimed execution lease lasts without a heartbeat.

@@ -568,9 +568,9 @@ def agent_report(*, agent: Agent, run_id: ObjectId, report: AgentReport) -> Exec
         current = RemediationScript.objects.get(pk=script.pk)
         if current.execution_status == ExecutionStatus.RUNNING:
             if target == RunStatus.SUCCESS:
-                script_succeeded(current)
+                script_succeeded(current, Actor.of(agent.user))
             else:
-                script_failed(current, f"Agent {agent.name}: {error}")
+                script_failed(current, f"Agent {agent.name}: {error}", Actor.of(agent.user))
     return run
 
 
@@ -591,7 +591,7 @@ def _error_text(report: AgentReport, target: str) -> str:
 
 def approval_binding_error(script: RemediationScript) -> str:
     """Why the approved text is not the stored text ('' when it is); the execution service's own rule."""
-    return execution._approval_binding_error(script)
+    return execution.approval_binding_error(script)
 
 
 def approved_sha256(script: RemediationScript) -> str:
@@ -603,14 +603,14 @@ def approved_sha256(script: RemediationScript) -> str:
     return decision.script_sha256 if decision else ""
 
 
-def script_succeeded(script: RemediationScript) -> RemediationScript:
+def script_succeeded(script: RemediationScript, actor: Actor | None = None) -> RemediationScript:
     """RUNNING -> SUCCESS with template statistics and notifications, as the server's own runs."""
-    return execution._succeed(script)
+    return execution.execution_succeeded(script, **({"actor": actor} if actor else {}))
 
 
-def script_failed(script: RemediationScript, reason: str) -> RemediationScript:
+def script_failed(script: RemediationScript, reason: str, actor: Actor | None = None) -> RemediationScript:
     """RUNNING|QUEUED -> FAILED with template statistics and notifications, as the server's own runs."""
-    return execution._fail(script, reason)
+    return execution.execution_failed(script, reason, **({"actor": actor} if actor else {}))
 
 
 def _fail_script_quietly(script_id: ObjectId, reason: str) -> None:

@@ -43,11 +43,14 @@ from remediation.services.target_runners import StageRunner, rehearsal_runner, t
 
 logger = logging.getLogger(__name__)
 
+#: Script languages that agents run on their hosts when SANDBOX_BACKEND=agent.
+AGENT_LANGUAGES = frozenset({"bash", "python"})
+
 #: Stored log text per run is capped; every line is also kept as its own row up to this count.
 MAX_LOG_LINES = 20_000
 
 
-def _approval_binding_error(script: RemediationScript) -> str:
+def approval_binding_error(script: RemediationScript) -> str:
     """Why the approved text is not the text about to run, or '' when it is."""
     decision = (
         script.approval_decisions.filter(decision=ApprovalDecision.Decision.APPROVED).order_by("-created_at").first()
@@ -69,7 +72,7 @@ def _queue_guard(script: RemediationScript) -> None:
         raise TransitionRefused("Only a script whose validation PASSED can be executed.", code="validation_not_passed")
     if not script.is_current_revision:
         raise TransitionRefused("This revision was superseded.", code="superseded")
-    problem = _approval_binding_error(script)
+    problem = approval_binding_error(script)
     if problem:
         raise TransitionRefused(f"Refused: {problem}.", code="approval_binding")
 
@@ -259,10 +262,12 @@ def execution_perform(*, script_id: UUID | str, worker: str | None = None) -> Re
     script = RemediationScript.objects.get(pk=script_id)
     if script.execution_status != ExecutionStatus.QUEUED:
         return script
+    if settings.SANDBOX_BACKEND == "agent" and script.script_language in AGENT_LANGUAGES:
+        return script  # agents on the hosts claim it through the API
     def binding_holds(locked: RemediationScript) -> None:
         # Checked on the locked row whose text the runners then use: an edit committed after any
         # earlier check can never run unapproved.
-        problem = _approval_binding_error(locked)
+        problem = approval_binding_error(locked)
         if problem:
             raise _BindingBroken(f"Refused at the last check: {problem}.")
 
@@ -271,7 +276,7 @@ def execution_perform(*, script_id: UUID | str, worker: str | None = None) -> Re
                                    actor=SYSTEM, verb="script.execution_started", guard=binding_holds,
                                    updates={"executed_at": timezone.now()})
     except _BindingBroken as refused:
-        return _fail(RemediationScript.objects.get(pk=script_id), refused.message)
+        return execution_failed(RemediationScript.objects.get(pk=script_id), refused.message)
     except TransitionRefused:
         return RemediationScript.objects.get(pk=script_id)
     attempt = ExecutionRun.objects.filter(script=script, environment=ExecutionEnvironment.SANDBOX).count() + 1
@@ -280,18 +285,18 @@ def execution_perform(*, script_id: UUID | str, worker: str | None = None) -> Re
     if rehearsal is None:
         return RemediationScript.objects.get(pk=script_id)
     if rehearsal.status != RunStatus.SUCCESS:
-        return _fail(script, f"Sandbox rehearsal {rehearsal.status.lower()}: "
+        return execution_failed(script, f"Sandbox rehearsal {rehearsal.status.lower()}: "
                              f"{rehearsal.error.splitlines()[-1] if rehearsal.error else f'exit {rehearsal.exit_code}'}")
     target = run_stage(script, ExecutionEnvironment.TARGET, attempt, worker, target_runner(script))
     if target is None:
         return RemediationScript.objects.get(pk=script_id)
     if target.status != RunStatus.SUCCESS:
-        script = _fail(script, f"Target run {target.status.lower()}: exit {target.exit_code} {target.error[-300:]}")
+        script = execution_failed(script, f"Target run {target.status.lower()}: exit {target.exit_code} {target.error[-300:]}")
         from remediation.services.rollback import run_rollback_after_failure
 
         run_rollback_after_failure(script=script, run=target)
         return RemediationScript.objects.get(pk=script_id)
-    return _succeed(script)
+    return execution_succeeded(script)
 
 
 def _record_template_outcome(script: RemediationScript, succeeded: bool) -> None:
@@ -301,23 +306,25 @@ def _record_template_outcome(script: RemediationScript, succeeded: bool) -> None
         template_record_outcome(template_id=script.template_id, succeeded=succeeded)
 
 
-def _fail(script: RemediationScript, reason: str) -> RemediationScript:
+def execution_failed(script: RemediationScript, reason: str, *, actor: Actor = SYSTEM) -> RemediationScript:
+    """The script's execution failed: status, template statistics and a notification, in one transaction."""
     from remediation.services.notify import notify_execution_failed
 
     with transaction.atomic():
         script = transition_script(script.pk, field="execution_status", target=ExecutionStatus.FAILED,
-                                   actor=SYSTEM, verb="script.execution_failed", details={"reason": reason})
+                                   actor=actor, verb="script.execution_failed", details={"reason": reason})
         _record_template_outcome(script, succeeded=False)
         notify_execution_failed(script, reason)
     return script
 
 
-def _succeed(script: RemediationScript) -> RemediationScript:
+def execution_succeeded(script: RemediationScript, *, actor: Actor = SYSTEM) -> RemediationScript:
+    """The script ran successfully: status, template statistics, promotion and notification."""
     from remediation.services.notify import notify_high_auto_executed
 
     with transaction.atomic():
         script = transition_script(script.pk, field="execution_status", target=ExecutionStatus.SUCCESS,
-                                   actor=SYSTEM, verb="script.execution_succeeded")
+                                   actor=actor, verb="script.execution_succeeded")
         _record_template_outcome(script, succeeded=True)
         if script.generator == "llm":
             from remediation.services.promotion import propose_template_if_proven
@@ -346,6 +353,15 @@ def leases_sweep() -> int:
     released = 0
     for run in ExecutionRun.objects.filter(status__in=[RunStatus.CLAIMED, RunStatus.RUNNING],
                                            lease_expires_at__lt=timezone.now()):
+        if run.backend == "agent" and run.status == RunStatus.CLAIMED:
+            # Nothing ran yet: hand the run back so another agent can claim it.
+            try:
+                transition_run(run.pk, target=RunStatus.PENDING, actor=SYSTEM, verb="run.lease_released",
+                               updates={"claimed_by": None, "lease_expires_at": None})
+            except TransitionRefused:
+                continue
+            released += 1
+            continue
         try:
             transition_run(run.pk, target=RunStatus.ERRORED if run.status == RunStatus.RUNNING else RunStatus.FAILED,
                            actor=SYSTEM, verb="run.lease_expired",
@@ -356,5 +372,5 @@ def leases_sweep() -> int:
         released += 1
         script = run.script
         if script.execution_status == ExecutionStatus.RUNNING:
-            _fail(script, "the executing worker disappeared (lease expired); not re-run automatically")
+            execution_failed(script, "the executing worker disappeared (lease expired); not re-run automatically")
     return released

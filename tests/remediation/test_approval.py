@@ -305,7 +305,7 @@ def test_text_changed_between_the_last_check_and_the_start_never_runs(
     script_approve(script=script, user=supervisor)
     script_execute(script=script, user=operator)
     approved_sha = sha256_text(script.generated_script)
-    check = execution._approval_binding_error
+    check = execution.approval_binding_error
 
     def check_then_someone_commits_a_change(row: RemediationScript) -> str:
         problem = check(row)
@@ -313,7 +313,7 @@ def test_text_changed_between_the_last_check_and_the_start_never_runs(
         RemediationScript.objects.filter(pk=row.pk).update(generated_script="#!/usr/bin/env bash\necho tampered\n")
         return problem
 
-    monkeypatch.setattr(execution, "_approval_binding_error", check_then_someone_commits_a_change)
+    monkeypatch.setattr(execution, "approval_binding_error", check_then_someone_commits_a_change)
     with on_commit():
         execution_perform(script_id=script.pk)
 

@@ -70,3 +70,26 @@ def test_a_script_that_overruns_its_time_budget_is_killed(settings: Any) -> None
     assert script.execution_status == "FAILED"
     rehearsal = ExecutionRun.objects.get(script=script, environment="sandbox")
     assert rehearsal.status == "TIMED_OUT" and rehearsal.exit_code == 124
+
+
+def test_with_the_agent_backend_the_server_leaves_shell_scripts_to_agents(settings: Any) -> None:
+    settings.SANDBOX_BACKEND = "agent"
+    script = _run(_approved("echo on the host\n"))
+    assert script.execution_status == "QUEUED"
+    assert not ExecutionRun.objects.filter(script=script).exists()
+
+
+def test_an_agent_claim_that_lapsed_before_starting_is_handed_back() -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from remediation.services.execution import leases_sweep
+
+    script = _approved("echo on the host\n")
+    run = ExecutionRun.objects.create(script=script, environment="target", backend="agent", status="CLAIMED",
+                                      idempotency_key=f"{script.pk}:agent:1", script_sha256=script.script_sha256,
+                                      lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert leases_sweep() == 1
+    run.refresh_from_db()
+    assert (run.status, run.claimed_by_id, run.lease_expires_at) == ("PENDING", None, None)
