@@ -53,6 +53,8 @@ EXIT_KILLED = 137
 BWRAP_CANDIDATES = ("/usr/bin/bwrap", "/usr/local/bin/bwrap")
 #: util-linux's prlimit, run inside the sandbox from the read-only /usr.
 PRLIMIT = "/usr/bin/prlimit"
+#: util-linux's setpriv, which drops to the run's leased host uid before bwrap starts.
+SETPRIV = "/usr/bin/setpriv"
 
 #: Host uids leased to runs when we are root. Far above normal accounts and the usual
 #: /etc/subuid ranges (100000-165535), and never used by any file on the host.
@@ -541,6 +543,11 @@ def _run(
         for fd in pass_fds:
             os.set_inheritable(fd, True)
 
+        if host_uid is not None:
+            # setpriv drops to the leased uid in the child instead of Popen(user=...): with user/group
+            # arguments CPython forks the whole (large) worker process; without them it can vfork,
+            # which measured about 9 ms faster per run.
+            args = [SETPRIV, f"--reuid={host_uid}", f"--regid={host_uid}", "--clear-groups", "--", *args]
         started = time.monotonic()
         try:
             process = subprocess.Popen(
@@ -553,9 +560,6 @@ def _run(
                 cwd="/",
                 env={"PATH": SAFE_PATH},
                 start_new_session=True,
-                user=host_uid,
-                group=host_uid,
-                extra_groups=[] if host_uid is not None else None,
             )
         except OSError as error:
             raise SandboxUnavailable(f"cannot start bubblewrap: {error}") from error
