@@ -135,7 +135,7 @@ def test_approval_racing_the_expiry_sweep_ends_in_one_state(supervisors: list[An
         assert not isinstance(swept, BaseException), swept
         if final == "APPROVED":
             assert not isinstance(approved, BaseException)
-            assert swept == {"escalated": 0, "expired": 0}
+            assert swept == {"escalated": 0, "expired": 0, "warned": 0}
             assert audit_of(script, "script.approval_expired") == []
         else:
             assert final == "EXPIRED"
