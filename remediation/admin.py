@@ -563,12 +563,27 @@ class ExecutionRunAdmin(RoleAccessMixin, admin.ModelAdmin):  # type: ignore[type
     date_hierarchy = "created_at"
     exclude = ("log",)
     readonly_fields = ("log_lines",)
+    actions = ["roll_back"]
 
     class Media:
         css = {"all": ("remediation/review.css",)}
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ExecutionRun]:
         return runs_visible_to(request.user).annotate(line_count=_subquery_count(ExecutionLogLine, "run"))
+
+    @admin.action(description="Roll back the selected target runs")
+    def roll_back(self, request: HttpRequest, queryset: QuerySet[ExecutionRun]) -> None:
+        """One call per run through the rollback service (role, scope and state checks live there)."""
+        from remediation.errors import DomainError
+        from remediation.services.rollback import rollback_request
+
+        for run in queryset.select_related("script"):
+            try:
+                rollback_request(run=run, user=request.user)
+            except DomainError as refused:
+                self.message_user(request, f"Run {str(run.pk)[:8]}: {refused.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Run {str(run.pk)[:8]}: rollback queued.", messages.SUCCESS)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         names = [f.name for f in self.model._meta.fields if f.name != "log"]

@@ -429,3 +429,35 @@ class TestOtherAdmins:
         viewer_list = logged_in(viewer).get(url).content.decode()
         assert "release_from_quarantine" not in viewer_list
         assert RemediationTemplate.objects.filter(is_quarantined=False).count() == 1
+
+
+class TestRollbackAction:
+    def _failed_target_run(self) -> ExecutionRun:
+        script = ScriptFactory(rollback_script="echo restore\n", approval_status="APPROVED",
+                               execution_status="FAILED")
+        return ExecutionRun.objects.create(script=script, environment="target", status="FAILED",
+                                           idempotency_key=f"{script.pk}:target:1", script_sha256="0" * 64)
+
+    def test_a_supervisor_queues_a_rollback_from_the_run_list(self, supervisor: Any) -> None:
+        from django.test import TestCase
+
+        run = self._failed_target_run()
+        with TestCase.captureOnCommitCallbacks(execute=False) as queued:
+            response = logged_in(supervisor).post(
+                reverse("admin:remediation_executionrun_changelist"),
+                {"action": "roll_back", "_selected_action": [str(run.pk)]},
+                follow=True,
+            )
+        assert any("rollback queued" in message for message in messages_of(response))
+        assert len(queued) == 1  # the rollback task, sent after commit
+        assert AuditEvent.objects.filter(object_id=str(run.pk), verb="rollback.requested").exists()
+
+    def test_a_viewer_gets_a_refusal_message_and_nothing_is_queued(self, viewer: Any) -> None:
+        run = self._failed_target_run()
+        response = logged_in(viewer).post(
+            reverse("admin:remediation_executionrun_changelist"),
+            {"action": "roll_back", "_selected_action": [str(run.pk)]},
+            follow=True,
+        )
+        assert not AuditEvent.objects.filter(object_id=str(run.pk), verb="rollback.requested").exists()
+        assert response.status_code in (200, 403)
