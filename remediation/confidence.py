@@ -14,7 +14,7 @@ You cannot trust the cure more than the diagnosis, hence the product. Factors, e
 - ``simplicity``: 1 up to 20 effective lines, falling linearly to 0.5 at 200 lines and beyond;
 - ``history``: the template's Laplace-smoothed success rate, (successes + 1) / (runs + 2).
 
-Caps: an RCA that carried a value some template refused (metacharacters in a path, say) is
+A configured fallback action is LOW at most. An RCA that carried a value some template refused (metacharacters in a path, say) is
 MEDIUM at most, so a person looks at it. A failed validation, or a script with no template (LLM-written), is LOW at most (0.49),
 unless an LLM script closely repeats a past script that succeeded (``proven_similar``): then it
 may reach MEDIUM (0.79), never HIGH. Levels: HIGH ≥ 0.80, MEDIUM ≥ 0.50, LOW below.
@@ -50,6 +50,8 @@ class ConfidenceInputs:
     template_failures: int = 0
     proven_similar: bool = False
     refused_inputs: bool = False
+    #: A generic fallback action, not a remediation chosen for this finding: LOW at most.
+    fallback: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,8 @@ def score_confidence(inputs: ConfidenceInputs) -> Confidence:
         cap = MEDIUM_CAP if inputs.proven_similar else LOW_CAP
         score = min(score, cap)
         cap_reason = "no template; similar past script succeeded" if inputs.proven_similar else "no template"
+    if inputs.fallback and score > LOW_CAP:
+        score, cap_reason = LOW_CAP, "a configured fallback action, not a remediation chosen for this finding"
     if inputs.refused_inputs and score > MEDIUM_CAP:
         score, cap_reason = MEDIUM_CAP, "the RCA carried values a template refused"
     score = round(score, 2)

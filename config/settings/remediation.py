@@ -40,6 +40,12 @@ APPROVAL_EXPIRING_NOTICE_MINUTES = env_int("APPROVAL_EXPIRING_NOTICE_MINUTES", 6
 #: LOW-confidence scripts need this many distinct supervisors to approve.
 LOW_CONFIDENCE_QUORUM = env_int("LOW_CONFIDENCE_QUORUM", 1, minimum=1)
 
+#: category -> name of a template to fall back on when nothing else produces a script,
+#: e.g. GENERATION_FALLBACK_TEMPLATES=clock_skew:service_down_restart_unit,other:another_template
+GENERATION_FALLBACK_TEMPLATES = dict(
+    item.split(":", 1) for item in env_list("GENERATION_FALLBACK_TEMPLATES") if ":" in item
+)
+
 # --- templates --------------------------------------------------------------------------------
 TEMPLATE_QUARANTINE_CONSECUTIVE_FAILURES = env_int("TEMPLATE_QUARANTINE_CONSECUTIVE_FAILURES", 3, minimum=1)
 TEMPLATE_QUARANTINE_MIN_RUNS = env_int("TEMPLATE_QUARANTINE_MIN_RUNS", 10, minimum=1)

@@ -59,6 +59,8 @@ class Generator(models.TextChoices):
     TEMPLATE = "template", "Template"
     LLM = "llm", "LLM"
     REVISION = "revision", "Supervisor's revision"
+    REUSE = "reuse", "Reuse of a script that already succeeded"
+    FALLBACK = "fallback", "Configured fallback action"
     NONE = "none", "None (manual review)"
 
 

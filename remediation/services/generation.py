@@ -26,9 +26,10 @@ from remediation.llm.scrub import scrub_rca
 from remediation.models import ExecutionStatus, Generator, RemediationScript
 from remediation.services.routing import route_script
 from remediation.services.validation import ScriptValidation, run_validators, store_validation
+from templates_app.models import RemediationTemplate
 from templates_app.rendering import TemplateRenderError, render_template
-from templates_app.selectors import TemplateCandidate, current_version, rank_templates
-from templates_app.variables import VariableError
+from templates_app.selectors import TemplateCandidate, current_version, rank_templates, template_specs
+from templates_app.variables import VariableError, resolve_variables
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,11 @@ class Draft:
     notes: list[str] = field(default_factory=list)
     #: The RCA carried values a template refused: never HIGH, whatever the score.
     refused_inputs: bool = False
+    #: A configured fallback action: LOW at most.
+    fallback: bool = False
+    #: The template (and version) behind a reused script, for its statistics and history factor.
+    reused_template: Any = None
+    reused_template_version: Any = None
 
 
 def llm_settings() -> LlmSettings:
@@ -104,14 +110,75 @@ def script_generate(*, script_id: UUID | str, no_llm: bool = False, final_attemp
         return script
     rca = script.root_cause_analysis
     notes: list[str] = []
-    draft = _template_draft(rca, notes)
+    draft = _reuse_draft(script, notes) or _template_draft(rca, notes)
     llm = llm_settings()
     spent = LlmSpend()
     if draft is None and llm.enabled and not no_llm:
         draft = _llm_draft(script, rca, llm, notes, spent, final_attempt=final_attempt)
     if draft is None:
+        draft = _fallback_draft(rca, notes)
+    if draft is None:
         return _send_to_manual_review(script, notes, spent)
     return _store_draft(script, rca, draft)
+
+
+def _reuse_draft(script: RemediationScript, notes: list[str]) -> Draft | None:
+    """An exact repeat of a finding whose approved script succeeded reuses that script's text.
+
+    It is offered, not run: the new script is validated, scored and routed like any other, and an
+    approval binds to it afresh.
+    """
+    proven = (
+        RemediationScript.objects.filter(fingerprint=script.fingerprint, execution_status=ExecutionStatus.SUCCESS,
+                                         is_current_revision=True)
+        .exclude(pk=script.pk)
+        .select_related("template")
+        .order_by("-executed_at")
+        .first()
+    )
+    if proven is None:
+        return None
+    notes.append(f"reuses script {proven.pk} (revision {proven.revision}), which succeeded for the same finding")
+    factors = proven.confidence_factors or {}
+    return Draft(
+        script=proven.generated_script,
+        rollback=proven.rollback_script,
+        language=proven.script_language,
+        generator=Generator.REUSE,
+        explanation=proven.explanation,
+        reused_template=proven.template,
+        reused_template_version=proven.template_version,
+        completeness=float(factors.get("completeness", 0.0) or 0.0),
+        notes=notes,
+    )
+
+
+def _fallback_draft(rca: dict[str, Any], notes: list[str]) -> Draft | None:
+    """The predefined action configured for the category (GENERATION_FALLBACK_TEMPLATES), if any."""
+    name = settings.GENERATION_FALLBACK_TEMPLATES.get(rca["root_cause_category"])
+    if not name:
+        return None
+    template = RemediationTemplate.objects.filter(name=name, is_active=True, is_quarantined=False).first()
+    if template is None:
+        notes.append(f"fallback template {name!r} is missing, inactive or quarantined")
+        return None
+    specs = template_specs(template)
+    resolved = resolve_variables(specs, rca)
+    if not resolved.ok:
+        problems = resolved.missing + [f"{e.variable}: {e.reason}" for e in resolved.errors]
+        notes.append(f"fallback template {name}: cannot fill {', '.join(problems)}")
+        return None
+    try:
+        rendered = render_template(content=template.template_content, rollback=template.rollback_content,
+                                   language=template.script_language, specs=specs, values=resolved.values)
+    except (VariableError, TemplateRenderError) as exc:
+        notes.append(f"fallback template {name}: {exc}")
+        return None
+    notes.append(f"no remediation fits; using the configured fallback action {name}")
+    return Draft(script=rendered.script, rollback=rendered.rollback, language=rendered.language,
+                 generator=Generator.FALLBACK, explanation=template.description,
+                 candidate=TemplateCandidate(template, specs, resolved, 0.0), completeness=resolved.completeness,
+                 notes=notes, fallback=True)
 
 
 @dataclass
@@ -283,7 +350,7 @@ def _store_draft(script: RemediationScript, rca: dict[str, Any], draft: Draft) -
         script=draft.script, rollback=draft.rollback, language=draft.language, rca=rca,
         target_system=rca["target_system"],
     )
-    template = draft.candidate.template if draft.candidate else None
+    template = draft.candidate.template if draft.candidate else draft.reused_template
     confidence = score_confidence(
         ConfidenceInputs(
             rca_confidence=float(rca["confidence"]),
@@ -295,6 +362,7 @@ def _store_draft(script: RemediationScript, rca: dict[str, Any], draft: Draft) -
             template_successes=template.success_count if template else 0,
             template_failures=template.failure_count if template else 0,
             refused_inputs=draft.refused_inputs,
+            fallback=draft.fallback,
         )
     )
     rca_embedder = embedder()
@@ -307,7 +375,8 @@ def _store_draft(script: RemediationScript, rca: dict[str, Any], draft: Draft) -
             "explanation": draft.explanation,
             "generator": draft.generator,
             "template": template,
-            "template_version": current_version(template) if template else None,
+            "template_version": draft.reused_template_version
+            or (current_version(template) if template else None),
             "model_name": draft.model_name,
             "prompt_tokens": draft.prompt_tokens,
             "completion_tokens": draft.completion_tokens,
