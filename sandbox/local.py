@@ -13,7 +13,9 @@ How the pieces bind (measured on the project's machines, see docs/sandbox.md):
   root, the run keeps our uid and RLIMIT_NPROC is set to our current process count plus the limit.
   cgroups are not used: on these machines they are the session runner's (cgroup v1, a memory group
   per job), and a sandbox must not reshape its host's cgroup tree.
-* Memory: RLIMIT_AS per process, plus a watchdog that sums the resident memory of every process
+* Memory: RLIMIT_DATA per process (not RLIMIT_AS: Go programs such as kubectl reserve gigabytes of
+  address space they never touch, and died at start under an address-space limit), plus a watchdog
+  that sums the resident memory of every process
   the run owns and kills the run past ``memory_bytes`` (many small processes add up).
 * Time: a wall-clock deadline kills bwrap's process group; --die-with-parent kills the sandbox's
   pid 1 with it, and the kernel kills every process in a pid namespace whose pid 1 died, so double
@@ -91,7 +93,7 @@ ETC_READ_ONLY = (
 )
 ETC_GLOBS = ("/etc/python3*",)
 
-#: The script's own failure to allocate (RLIMIT_AS refused a request) counts as a memory kill.
+#: The script's own failure to allocate (RLIMIT_DATA refused a request) counts as a memory kill.
 _ALLOCATION_FAILURE = re.compile(r"MemoryError|[Cc]annot allocate|x(?:m|re)alloc: |[Oo]ut of memory|std::bad_alloc")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -326,7 +328,7 @@ def _sandbox_env(language: Language, extra: Mapping[str, str] | None) -> dict[st
         "LOGNAME": "sandbox",
         "LANG": "C.UTF-8",
         "TMPDIR": "/tmp",
-        # Fewer malloc arenas keep threaded programs' address space inside RLIMIT_AS.
+        # Fewer malloc arenas keep threaded programs' heap inside RLIMIT_DATA.
         "MALLOC_ARENA_MAX": "2",
     }
     if language == "python":
@@ -405,7 +407,7 @@ def _rlimit_command(limits: SandboxLimits, nproc: int) -> list[str]:
     """
     return [
         PRLIMIT,
-        f"--as={limits.memory_bytes}",
+        f"--data={limits.memory_bytes}",
         f"--nproc={nproc}",
         f"--fsize={limits.max_file_bytes}",
         f"--nofile={limits.max_open_files}",
@@ -605,6 +607,9 @@ def _supervise(
     # A pidfd turns bwrap's exit into a selector event, so a run ends without waiting a poll tick.
     pidfd = os.pidfd_open(process.pid)
     selector.register(pidfd, selectors.EVENT_READ)
+    # A first sample before waiting: a script that ends within one poll tick still has a peak.
+    owned = _pids_owned_by(host_uid) if host_uid is not None else _descendants_of(process.pid)
+    peak_resident = _resident_bytes(owned)
     try:
         while any(stream.open for stream in streams.values()) or status is None:
             for key, _ in selector.select(timeout=_POLL_SECONDS):

@@ -182,7 +182,7 @@ def test_children_that_outlive_the_script_are_gone_after_the_run() -> None:
 
 def test_rlimits_cannot_be_raised_from_inside() -> None:
     result = run_in_sandbox(
-        "ulimit -Hu 100000 && echo raised; ulimit -Hv unlimited && echo raised", language="bash", limits=LIMITS
+        "ulimit -Hu 100000 && echo raised; ulimit -Hd unlimited && echo raised", language="bash", limits=LIMITS
     )
     assert "raised" not in result.stdout
 
