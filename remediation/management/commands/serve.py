@@ -72,7 +72,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.WARNING(f"Created supervisor account: {SUPERVISOR} / {password}"))
 
     def _wait(self, processes: list[subprocess.Popen[bytes]]) -> None:
+        names = {id(processes[0]): "worker", id(processes[-1]): "web server"} if len(processes) > 1 else {}
+
         def stop(*_: Any) -> None:
+            self.stdout.write("Stopping the web server and the worker...")
             for process in processes:
                 if process.poll() is None:
                     process.send_signal(signal.SIGTERM)
@@ -82,6 +85,11 @@ class Command(BaseCommand):
                     process.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     process.kill()
+            if settings.USES_EMBEDDED_DATABASE:
+                from config.embedded_postgres import stop as stop_database
+
+                if stop_database(settings.EMBEDDED_POSTGRES_DIR):
+                    self.stdout.write("Stopped the embedded database (the next command starts it again).")
             self.stdout.write("Stopped.")
             raise SystemExit(0)
 
@@ -91,6 +99,8 @@ class Command(BaseCommand):
                 time.sleep(0.5)
         except KeyboardInterrupt:
             stop()
-        exited = [str(p.args) for p in processes if p.poll() is not None]
-        self.stderr.write(f"Stopping everything: {', '.join(exited)} exited.")
+        for process in processes:
+            if process.poll() is not None:
+                name = names.get(id(process), "web server")
+                self.stderr.write(f"The {name} exited with code {process.returncode}.")
         stop()
