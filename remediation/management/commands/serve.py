@@ -94,6 +94,7 @@ class Command(BaseCommand):
             raise SystemExit(0)
 
         signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)  # Ctrl-C reaches the children too; stop them in order
         try:
             while all(process.poll() is None for process in processes):
                 time.sleep(0.5)
