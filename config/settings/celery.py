@@ -35,6 +35,7 @@ CELERY_TASK_ROUTES = {
     "remediation.tasks.validate_script_task": {"queue": "validation"},
     "remediation.tasks.execute_script_task": {"queue": "execution"},
     "remediation.tasks.rollback_run_task": {"queue": "execution"},
+    "remediation.tasks.send_notification_task": {"queue": "notifications"},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_WORKER_QUEUES = ("default", "generation", "validation", "execution", "notifications")

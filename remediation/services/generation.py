@@ -313,9 +313,12 @@ def _closest_template_text(rca: dict[str, Any]) -> str | None:
 
 def similar_successful_scripts(rca: dict[str, Any], *, limit: int = 3) -> list[str]:
     """Scripts that remediated the most similar incidents and succeeded (pgvector cosine search)."""
-    vector = embedder().embed(rca_embedding_text(rca))
+    rca_embedder = embedder()
+    vector = rca_embedder.embed(rca_embedding_text(rca))
+    # Vectors from different embedders live in different spaces: compare like with like only.
     nearest = (
-        RemediationScript.objects.filter(execution_status=ExecutionStatus.SUCCESS, embedding__isnull=False)
+        RemediationScript.objects.filter(execution_status=ExecutionStatus.SUCCESS, embedding__isnull=False,
+                                         embedding_model=rca_embedder.name)
         .annotate(distance=CosineDistance("embedding", vector))
         .order_by("distance")[:limit]
     )
