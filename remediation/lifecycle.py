@@ -146,30 +146,12 @@ def transition_script(
     details: Mapping[str, Any] | None = None,
 ) -> RemediationScript:
     """Move one status field of a script, under a row lock, with its audit event."""
-    allowed_sources = SCRIPT_TRANSITIONS.get((field, target))
-    with transaction.atomic():
-        script = RemediationScript.objects.select_for_update().get(pk=script_id)
-        current = getattr(script, field)
-        if allowed_sources is None or current not in allowed_sources:
-            raise TransitionRefused(
-                f"{field} cannot change from {current} to {target}.", code="illegal_transition", field=field
-            )
-        if guard is not None:
-            guard(script)
-        changes = {field: target, **(updates or {})}
-        before = {name: _jsonable(getattr(script, name)) for name in changes}
-        for name, value in changes.items():
-            setattr(script, name, value)
-        script.save(update_fields=list(changes))
-        record_event(
-            actor=actor,
-            verb=verb,
-            object_type="script",
-            object_id=script.pk,
-            before=before,
-            after={name: _jsonable(value) for name, value in changes.items()},
-            details=details,
-        )
+    script: RemediationScript = _locked_change(
+        RemediationScript, script_id, field=field, target=target,
+        allowed=SCRIPT_TRANSITIONS.get((field, target), frozenset()), actor=actor, verb=verb, guard=guard,
+        updates=updates, details=details, object_type="script",
+        refusal=lambda current: f"{field} cannot change from {current} to {target}.",
+    )
     return script
 
 
@@ -184,28 +166,11 @@ def transition_run(
     details: Mapping[str, Any] | None = None,
 ) -> ExecutionRun:
     """Move an execution run's status, under a row lock, with its audit event."""
-    with transaction.atomic():
-        run = ExecutionRun.objects.select_for_update().get(pk=run_id)
-        if run.status not in RUN_TRANSITIONS.get(target, frozenset()):
-            raise TransitionRefused(
-                f"Execution run {run.pk} cannot change from {run.status} to {target}.", code="illegal_transition"
-            )
-        if guard is not None:
-            guard(run)
-        changes = {"status": target, **(updates or {})}
-        before = {name: _jsonable(getattr(run, name)) for name in changes}
-        for name, value in changes.items():
-            setattr(run, name, value)
-        run.save(update_fields=list(changes))
-        record_event(
-            actor=actor,
-            verb=verb,
-            object_type="execution_run",
-            object_id=run.pk,
-            before=before,
-            after={name: _jsonable(value) for name, value in changes.items() if name not in {"log", "traceback"}},
-            details={"script_id": str(run.script_id), **(details or {})},
-        )
+    run: ExecutionRun = _locked_change(
+        ExecutionRun, run_id, field="status", target=target, allowed=RUN_TRANSITIONS.get(target, frozenset()),
+        actor=actor, verb=verb, guard=guard, updates=updates, details=details, object_type="execution_run",
+        refusal=lambda current: f"Execution run {run_id} cannot change from {current} to {target}.",
+    )
     return run
 
 
@@ -214,22 +179,58 @@ def transition_rollback(
     details: Mapping[str, Any] | None = None,
 ) -> ExecutionRun:
     """Move a target run's rollback_status, under a row lock, with its audit event."""
-    with transaction.atomic():
-        run = ExecutionRun.objects.select_for_update().get(pk=run_id)
-        if run.rollback_status not in ROLLBACK_TRANSITIONS.get(target, frozenset()):
-            raise TransitionRefused(
-                f"Rollback of run {run.pk} cannot change from {run.rollback_status} to {target}.",
-                code="illegal_transition",
-            )
-        if guard is not None:
-            guard(run)
-        before = run.rollback_status
-        run.rollback_status = target
-        run.save(update_fields=["rollback_status"])
-        record_event(actor=actor, verb=verb, object_type="execution_run", object_id=run.pk,
-                     before={"rollback_status": before}, after={"rollback_status": target},
-                     details={"script_id": str(run.script_id), **(details or {})})
+    run: ExecutionRun = _locked_change(
+        ExecutionRun, run_id, field="rollback_status", target=target,
+        allowed=ROLLBACK_TRANSITIONS.get(target, frozenset()), actor=actor, verb=verb, guard=guard, updates=None,
+        details=details, object_type="execution_run",
+        refusal=lambda current: f"Rollback of run {run_id} cannot change from {current} to {target}.",
+    )
     return run
+
+
+#: Bulky text fields left out of the audit's "after" (the run record keeps them).
+_NOT_AUDITED = frozenset({"log", "traceback"})
+
+
+def _locked_change(
+    model: Any,
+    pk: UUID | str,
+    *,
+    field: str,
+    target: str,
+    allowed: frozenset[str],
+    actor: Actor,
+    verb: str,
+    guard: Guard | None,
+    updates: Mapping[str, Any] | None,
+    details: Mapping[str, Any] | None,
+    object_type: str,
+    refusal: Callable[[str], str],
+) -> Any:
+    """Lock the row, check the move against ``allowed`` and the guard, save, audit: one transaction."""
+    with transaction.atomic():
+        row = model.objects.select_for_update().get(pk=pk)
+        current = getattr(row, field)
+        if current not in allowed:
+            raise TransitionRefused(refusal(current), code="illegal_transition", field=field)
+        if guard is not None:
+            guard(row)
+        changes = {field: target, **(updates or {})}
+        before = {name: _jsonable(getattr(row, name)) for name in changes}
+        for name, value in changes.items():
+            setattr(row, name, value)
+        row.save(update_fields=list(changes))
+        run_context = {"script_id": str(row.script_id)} if object_type == "execution_run" else {}
+        record_event(
+            actor=actor,
+            verb=verb,
+            object_type=object_type,
+            object_id=row.pk,
+            before=before,
+            after={name: _jsonable(value) for name, value in changes.items() if name not in _NOT_AUDITED},
+            details={**run_context, **(details or {})},
+        )
+    return row
 
 
 def _jsonable(value: Any) -> Any:
