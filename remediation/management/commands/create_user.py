@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from remediation.access import Role
+from remediation.management.schema import ensure_schema
 from remediation.services.accounts import token_issue, user_create_or_update
 
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("--token", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        ensure_schema(self.stderr)
         password = None
         if options["password_env"]:
             password = os.environ.get(options["password_env"])

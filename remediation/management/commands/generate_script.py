@@ -16,6 +16,7 @@ from django.db import transaction
 from remediation.api.serializers import ScriptOutputSerializer
 from remediation.errors import InvalidInput
 from remediation.lifecycle import Actor
+from remediation.management.schema import ensure_schema
 from remediation.models import ActorKind, Anomaly, RemediationScript
 from remediation.services.generation import script_generate
 from remediation.services.intake import request_remediation
@@ -51,6 +52,7 @@ class Command(BaseCommand):
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self.stderr.write(f"generate_script: {options['rca']} is not JSON: {exc}")
             raise _Exit(2) from None
+        ensure_schema(self.stderr)
         if not RemediationTemplate.objects.exists():
             summary = seed_templates()
             self.stderr.write(f"Seeded {summary.created} templates (the table was empty).")

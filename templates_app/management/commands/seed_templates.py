@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from remediation.management.schema import ensure_schema
 from templates_app.services import seed_templates
 from templates_app.variables import TemplateDefinitionError
 
@@ -22,6 +23,7 @@ class Command(BaseCommand):
         path = options["path"]
         if path is not None and not path.is_dir():
             raise CommandError(f"{path} is not a directory")
+        ensure_schema(self.stderr)
         try:
             summary = seed_templates(path=path, update=options["update"])
         except TemplateDefinitionError as exc:
