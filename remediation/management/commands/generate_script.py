@@ -7,7 +7,6 @@ was stored, 1 when none could be produced, 2 for a usage error or an RCA that do
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
@@ -34,24 +33,16 @@ class Command(BaseCommand):
         parser.add_argument("--format", choices=["text", "json"], default="text")
         parser.add_argument("--no-llm", action="store_true", help="use templates only, never the LLM")
 
-    def run_from_argv(self, argv: list[str]) -> None:
-        try:
-            super().run_from_argv(argv)
-        except SystemExit:
-            raise
-        except _Exit as done:
-            sys.exit(done.code)
-
     def handle(self, *args: Any, **options: Any) -> None:
         try:
             with open(options["rca"], "rb") as handle:
                 payload = json.loads(handle.read().decode("utf-8"))
         except OSError as exc:
             self.stderr.write(f"generate_script: cannot read {options['rca']}: {exc.strerror}")
-            raise _Exit(2) from None
+            raise SystemExit(2) from None
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             self.stderr.write(f"generate_script: {options['rca']} is not JSON: {exc}")
-            raise _Exit(2) from None
+            raise SystemExit(2) from None
         ensure_schema(self.stderr)
         if not RemediationTemplate.objects.exists():
             summary = seed_templates()
@@ -62,10 +53,10 @@ class Command(BaseCommand):
                                                 enqueue=False)
         except InvalidInput as exc:
             self.stderr.write(f"generate_script: {exc.message}")
-            raise _Exit(2) from None
+            raise SystemExit(2) from None
         script = script_generate(script_id=script.pk, no_llm=options["no_llm"], final_attempt=True)
         self._print(script, options["format"])
-        raise _Exit(0 if script.generated_script else 1)
+        raise SystemExit(0 if script.generated_script else 1)
 
     def _print(self, script: RemediationScript, fmt: str) -> None:
         fresh = RemediationScript.objects.select_related("template", "template_version").get(pk=script.pk)
@@ -86,7 +77,3 @@ class Command(BaseCommand):
         if data["generated_script"]:
             self.stdout.write("\n" + data["generated_script"])
 
-
-class _Exit(Exception):
-    def __init__(self, code: int) -> None:
-        self.code = code
