@@ -29,7 +29,7 @@ import tree_sitter_bash
 from tree_sitter import Language as TSLanguage
 from tree_sitter import Node, Parser
 
-from remediation.validation.bash_rules import RULES, CommandRules
+from remediation.validation.bash_rules import RULES, SCOPE_RULES, CommandRules
 from remediation.validation.bash_walk import Command, Walker
 from remediation.validation.bash_words import Value, Word
 from remediation.validation.types import Finding, LanguageReport, Limit, Severity, ValidationContext
@@ -127,7 +127,7 @@ class _Analysis:
         return line if not self.origin else self.line_base
 
     def emit(self, rule_id: str, line: int, message: str, severity: Severity | None = None) -> None:
-        spec = RULES.get(rule_id)
+        spec = RULES.get(rule_id) or SCOPE_RULES.get(rule_id)
         sev = severity or (spec.severity if spec else Severity.MEDIUM)
         text = message if not self.origin else f"{message} (in {self.origin})"
         self.add(Finding(rule_id, sev, text, self._line(line), spec.hint if spec else ""))

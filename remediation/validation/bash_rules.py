@@ -14,9 +14,10 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
+from remediation.validation.bash_scope import ScopeRules, scope_lists_set
 from remediation.validation.bash_walk import DEFERRING_WRAPPERS, Command, Redirect
 from remediation.validation.bash_words import SPLIT, UNKNOWN, Word, _pure_stage, normalise_name
-from remediation.validation.types import Severity
+from remediation.validation.types import Severity, TargetSystem, ValidationContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -592,6 +593,124 @@ RULES: dict[str, RuleSpec] = {
     ),
 }
 
+#: The service allow-lists every scope rule example below is checked with. Each list left empty means
+#: "no restriction known": under the default context the same examples must not fire
+#: (tests/validation/test_scope.py checks both ways).
+SCOPE_EXAMPLE_CONTEXT = ValidationContext(
+    target_system=TargetSystem.LINUX,
+    allowed_paths=("/var/log/app", "/opt/app"),
+    allowed_hosts=("api.shop.internal", ".svc.cluster.local"),
+    allowed_namespaces=("shop",),
+    allowed_databases=("app",),
+)
+
+#: Rules that compare what the script touches with the service's allow-lists (see
+#: :mod:`remediation.validation.bash_scope`); silent while the matching list is empty.
+SCOPE_RULES: dict[str, RuleSpec] = {
+    "scope.path": RuleSpec(
+        M,
+        "Writes, deletes, moves, chmods/chowns or truncates a path outside every allowed path (rm, mv, cp/install/ln "
+        "destination, tee, > and >>, truncate, find -delete roots, sed -i, touch, mkdir, dd of=, curl -o); /tmp and "
+        "mktemp files are always allowed. A path known only at run time, or relative with no literal cd, fires too.",
+        "Touch only files under the service's allowed paths, spelled as literal absolute paths.",
+        (
+            "rm -f /etc/nginx/conf.d/old.conf",
+            "echo 1 > /var/lib/other/flag",
+            "cp app.conf /opt/app/../../etc/app.conf",
+            "find /var/log -name '*.gz' -delete",
+            "sed -i 's/a/b/' /etc/app.conf",
+            'rm -rf "$TARGET_DIR/cache"',
+            "chown -R app:app /srv/data",
+            "truncate -s 0 /var/log/syslog",
+            "mv /opt/app/current /srv/old",
+            "echo ok > status.txt",
+            "find /data -type f | xargs rm -f",
+        ),
+        (
+            "rm -f /var/log/app/old.log",
+            "echo done >> /opt/app/state/last-run",
+            'tmp=$(mktemp -d); cp /opt/app/app.conf "$tmp/"; rm -rf "$tmp"',
+            "find /var/log/app -name '*.gz' -mtime +14 -delete",
+            "sed -i 's/a/b/' /opt/app/app.conf",
+            "curl -fsS http://localhost:8080/healthz > /dev/null 2>&1",
+            "cd /opt/app && rm -f stale.lock",
+            "truncate -s 0 /var/log/app/huge.log",
+            'for f in /var/log/app/*.log; do gzip "$f"; done',
+            "cp /etc/app/app.conf /tmp/backup.conf",
+        ),
+    ),
+    "scope.host": RuleSpec(
+        M,
+        "Connects to a host outside the allowed hosts: curl/wget URLs, ssh/scp/rsync/sftp hosts, psql -h and "
+        "connection URIs, nc/socat peers, /dev/tcp. Loopback is always allowed; a host known only at run time fires.",
+        "Call only the hosts the service may reach, or add the host to its allowed hosts.",
+        (
+            "curl -fsS https://status.other.example/api",
+            "wget -q -O /tmp/x.tgz http://mirror.example.org/x.tgz",
+            "ssh deploy@bastion.corp 'uptime'",
+            "scp /tmp/report.txt ops@backup.corp:/srv/",
+            "psql -h db.other.internal -d app -c 'SELECT 1'",
+            'curl -fsS "$WEBHOOK_URL"',
+            "nc -z cache.other.internal 6379",
+            "rsync -a /tmp/out/ backup.corp::reports",
+        ),
+        (
+            "curl -fsS https://api.shop.internal/health",
+            "curl -fsS http://localhost:8080/healthz",
+            "psql -h web.shop.svc.cluster.local -d app -c 'SELECT 1'",
+            "nc -z 127.0.0.1 5432",
+            "rsync -a /var/log/app/ /tmp/logs/",
+            "wget -qO- http://api.shop.internal/ready",
+        ),
+    ),
+    "scope.namespace": RuleSpec(
+        H,
+        "kubectl/helm acting in a namespace outside the allowed namespaces (-n/--namespace, a namespace it "
+        "creates or deletes, --all-namespaces on a change); the Kubernetes validator uses the same id for manifests.",
+        "Act only in the service's namespaces; name them with -n.",
+        (
+            "kubectl rollout restart deployment/web -n payments",
+            "kubectl --namespace=kube-system delete pod coredns-1",
+            "helm rollback web 41 -n other",
+            "kubectl delete pods --field-selector=status.phase==Failed -A",
+            'kubectl scale deploy/web --replicas=3 -n "$NS"',
+        ),
+        (
+            "kubectl rollout restart deployment/web -n shop",
+            "kubectl get pods -A",
+            "helm rollback web 41 --namespace shop",
+            "kubectl cordon node-7",
+        ),
+    ),
+    "scope.namespace_unset": RuleSpec(
+        M,
+        "A changing kubectl/helm command that names no namespace while the allowed namespaces are set: it acts in "
+        "whatever namespace the kubeconfig selects (manifests given with -f carry their own and are checked there).",
+        "Add -n with one of the service's namespaces.",
+        ("kubectl rollout restart deployment/web", "helm upgrade web ./chart"),
+        ("kubectl rollout restart deployment/web -n shop", "kubectl get pods", "kubectl apply -f /opt/app/k8s.yaml"),
+    ),
+    "scope.database": RuleSpec(
+        M,
+        "psql (and pg_dump, vacuumdb, createdb ...) connecting to a database outside the allowed databases: -d, "
+        "--dbname, the first operand, dbname= in a conninfo, a postgres:// URI, PGDATABASE; a run-time name fires.",
+        "Connect only to the service's databases.",
+        (
+            "psql -d billing -c 'SELECT 1'",
+            "psql postgresql://app@db.shop.internal/billing -c 'SELECT 1'",
+            "vacuumdb --dbname=analytics",
+            'psql "$DATABASE_URL" -c "SELECT 1"',
+            "PGDATABASE=billing psql -c 'SELECT 1'",
+        ),
+        (
+            "psql -d app -c 'SELECT 1'",
+            "psql -At -c 'SELECT 1' app",
+            "psql 'host=localhost dbname=app' -c 'SELECT 1'",
+            "psql -c 'SELECT 1'",
+        ),
+    ),
+}
+
 # ---------------------------------------------------------------------------------------------
 # Vocabulary
 
@@ -946,6 +1065,7 @@ class Sink(Protocol):
 
     downloads: set[str]
     written_scripts: dict[str, str]
+    context: ValidationContext
 
     def emit(self, rule_id: str, line: int, message: str, severity: Severity | None = None) -> None: ...
 
@@ -1136,6 +1256,24 @@ class CommandRules:
         self.sink = sink
         #: unit -> line of a stop not (yet) followed by a start
         self.stopped: dict[str, int] = {}
+        #: access-scope rules, only built when the service sets an allow-list (free otherwise)
+        self.scope: ScopeRules | None = None
+        context = getattr(sink, "context", None)
+        if isinstance(context, ValidationContext) and scope_lists_set(context):
+            self.scope = ScopeRules(sink, context, cwd=self._working_directory, env_lookup=self._exported)
+
+    def _working_directory(self) -> str | None:
+        """Where a literal ``cd`` moved the script (run-time parts kept as markers), else None."""
+        walker = getattr(self.sink, "walker", None)
+        value = walker.words.env.get("PWD") if walker is not None else None
+        return value.text if value is not None and value.text.startswith("/") else None
+
+    def _exported(self, name: str) -> Word | None:
+        walker = getattr(self.sink, "walker", None)
+        value = walker.words.env.get(name) if walker is not None else None
+        if value is None:
+            return None
+        return Word(text=value.text, raw=f"${name}", line=0, dynamic=value.dynamic)
 
     def emit(self, rule_id: str, line: int, message: str, severity: Severity | None = None) -> None:
         self.sink.emit(rule_id, line, message, severity)
@@ -1149,6 +1287,8 @@ class CommandRules:
             )
         for redirect in cmd.redirects:
             self._redirect(cmd, redirect)
+        if self.scope is not None:
+            self.scope.check(cmd)
         if cmd.name == ":" and not cmd.args and not cmd.wrappers:
             return
         for wrapper in cmd.wrappers:
