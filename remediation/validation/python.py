@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from remediation.validation import python_argv
+from remediation.validation.bash_scope import scope_lists_set
 from remediation.validation.python_bandit import bandit_findings, bandit_version
 from remediation.validation.python_eval import UNKNOWN, PathInfo, Resolver
 from remediation.validation.python_paths import (
@@ -30,6 +31,7 @@ from remediation.validation.python_paths import (
     is_sensitive_write_target,
     is_system_path,
 )
+from remediation.validation.python_scope import PythonScope
 from remediation.validation.types import Finding, LanguageReport, Severity, ValidationContext
 
 #: exec("...") of constant text nests the analysis; stop at this depth.
@@ -102,6 +104,8 @@ class _Report:
     side_effects: list[str] = field(default_factory=list)
     #: (Python line, command line) of every constant command the script runs, for the bash validator
     commands: list[tuple[int, str]] = field(default_factory=list)
+    #: command lines with run-time parts (as unset variables): only the bash scope rules judge them
+    scope_commands: list[tuple[int, str]] = field(default_factory=list)
 
     def add(self, rule_id: str, severity: Severity, line: int | None, message: str, hint: str) -> None:
         self.findings.append(Finding(rule_id, severity, message, line, hint))
@@ -131,6 +135,8 @@ def _validate_into(text: str, context: ValidationContext, report: _Report) -> No
     if tree is not None:
         _analyse(tree, text, context, report, depth=0, anchor=None)
         report.findings.extend(python_argv.bash_findings(report.commands, context))
+        if report.scope_commands:
+            report.findings.extend(python_argv.bash_findings(report.scope_commands, context, rule_prefix="scope."))
         own_lines = {(f.line, f.severity.rank) for f in report.findings}
         for finding in bandit_findings(text):
             # Bandit repeats what our rules already said on the same line; keep only what it adds.
@@ -209,6 +215,8 @@ class _Analyzer(ast.NodeVisitor):
         #: names bound by ``with CALL as name`` (os.scandir), so loops over them know the directory
         self.iterables: dict[str, ast.Call] = {}
         self._collect_taint(tree)
+        #: access-scope checks, only when the service sets an allow-list (free otherwise)
+        self.scope = PythonScope(self.resolver, context, self.add) if scope_lists_set(context) else None
 
     # -- plumbing -------------------------------------------------------------------------------------------------
 
@@ -381,6 +389,8 @@ class _Analyzer(ast.NodeVisitor):
         self._check_writes(node, name, method)
         self._check_network(node, name, method)
         self._check_sql(node, method)
+        if self.scope is not None:
+            self.scope.check(node, name, method)
         self.generic_visit(node)
 
     def _check_dynamic_dispatch(self, node: ast.Call, name: str) -> None:
@@ -587,6 +597,14 @@ class _Analyzer(ast.NodeVisitor):
             )
         if argv and python_argv.DYNAMIC not in "".join(argv):
             self._delegate_bash(node, shlex.join(argv))
+        elif argv and self.scope is not None:
+            # e.g. ["rm", "-f", path]: the run-time path cannot be shown to stay inside the allowed paths
+            if isinstance(argv_node, ast.List | ast.Tuple) and len(argv_node.elts) == len(argv):
+                argv = [
+                    self._literal_head(e) if python_argv.DYNAMIC in a else a
+                    for a, e in zip(argv, argv_node.elts, strict=True)
+                ]
+            self.report.scope_commands.append((self.line(node), python_argv.runtime_command_line(argv)))
         embedded = python_argv.embedded_shell_text(argv)
         if embedded is not None and python_argv.DYNAMIC not in embedded:
             self._judge_command_line(node, embedded)
@@ -601,6 +619,11 @@ class _Analyzer(ast.NodeVisitor):
         sql = python_argv.embedded_sql_text(argv)
         if sql is not None and python_argv.DYNAMIC not in sql:
             self._embedded_sql(node, sql)
+
+    def _literal_head(self, element: ast.expr) -> str:
+        """``'/opt/app/' + name`` as its literal head and the run-time marker, so the directory is judged."""
+        info = None if isinstance(element, ast.Starred) else self.resolver.path(element)
+        return info.prefix + python_argv.DYNAMIC if info is not None and not info.exact else python_argv.DYNAMIC
 
     def _judge_command_line(self, node: ast.Call, text: str) -> None:
         for argv in python_argv.split_shell(text):

@@ -28,8 +28,12 @@ class CommandVerdict:
     reason: str
 
 
-def bash_findings(commands: Sequence[tuple[int, str]], context: ValidationContext) -> list[Finding]:
+def bash_findings(
+    commands: Sequence[tuple[int, str]], context: ValidationContext, *, rule_prefix: str = ""
+) -> list[Finding]:
     """Findings (medium and above) of the bash validator on ``(python_line, command_line)`` pairs.
+
+    ``rule_prefix`` keeps only the rules it starts (``"scope."`` for command lines with run-time parts).
 
     All command lines of one script go to the bash validator as one script (one parse, one ShellCheck
     run) and each finding is mapped back to the Python line that runs it. When the batch does not
@@ -38,12 +42,11 @@ def bash_findings(commands: Sequence[tuple[int, str]], context: ValidationContex
     if not commands:
         return []
     batch = _bash_batch(commands, context)
-    if batch is not None:
-        return batch
-    out: list[Finding] = []
-    for line, command_line in commands:
-        out.extend(_bash_batch([(line, command_line)], context) or [])
-    return out
+    if batch is None:
+        batch = []
+        for line, command_line in commands:
+            batch.extend(_bash_batch([(line, command_line)], context) or [])
+    return [f for f in batch if f.rule_id.startswith(rule_prefix)]
 
 
 def _bash_batch(commands: Sequence[tuple[int, str]], context: ValidationContext) -> list[Finding] | None:
@@ -84,6 +87,19 @@ def _bash_batch(commands: Sequence[tuple[int, str]], context: ValidationContext)
             )
         )
     return out
+
+
+#: The unset shell variable a run-time argv element becomes (the bash rules treat it as unknown).
+RUNTIME_VARIABLE = '"${PYTHON_RUNTIME_VALUE}"'
+
+
+def runtime_command_line(argv: Sequence[str]) -> str:
+    """A shell command line for an argv with run-time parts: each part becomes an unset variable."""
+    words = []
+    for arg in argv:
+        pieces = arg.split(DYNAMIC)
+        words.append(RUNTIME_VARIABLE.join(shlex.quote(p) if p else "" for p in pieces))
+    return " ".join(words)
 
 
 def _flags(args: Sequence[str]) -> set[str]:
