@@ -139,3 +139,26 @@ def test_agent_in_supervisor_and_operator_groups_still_cannot_decide(make_agent:
     script.refresh_from_db()
     assert (script.approval_status, script.is_current_revision) == ("REQUIRED", True)
     assert not ApprovalDecision.objects.filter(script=script).exists()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason=(
+        "HOLE (agent input): RunResultApi.ResultInput.validation is a free DictField (remediation/api/agents.py "
+        "ResultInput) stored into ExecutionRun.resource_usage; a NUL (\\u0000) anywhere inside it makes the jsonb "
+        "write fail with DataError: 500, and the run stays RUNNING until its lease lapses. Fix: validate the "
+        "'validation' object (bounded size/depth, strings without NUL) or drop NULs before storing."
+    ),
+)
+def test_agent_result_with_a_nul_in_validation_details_is_not_a_500(make_agent: Callable[..., Any]) -> None:
+    script = queued_script("checkout-api")
+    _, client = make_agent("nul-agent", services=("checkout-api",))
+    client.raise_request_exception = False
+    run_id = client.post(API + f"scripts/{script.pk}/claim", {}, format="json").json()["run_id"]
+    client.post(API + f"runs/{run_id}/start", {}, format="json")
+    response = client.post(
+        API + f"runs/{run_id}/result",
+        {"script_sha256": script.script_sha256, "exit_code": 0, "validation": {"note": "a\u0000b"}},
+        format="json",
+    )
+    assert response.status_code < 500
