@@ -144,7 +144,7 @@ def test_agent_in_supervisor_and_operator_groups_still_cannot_decide(make_agent:
 @pytest.mark.xfail(
     strict=True,
     reason=(
-        "HOLE (agent input): RunResultApi.ResultInput.validation is a free DictField (remediation/api/agents.py "
+        "HOLE (agent input): RunResultApi.ResultInput.validation is a free DictField (remediation/api/agents.py:176 "
         "ResultInput) stored into ExecutionRun.resource_usage; a NUL (\\u0000) anywhere inside it makes the jsonb "
         "write fail with DataError: 500, and the run stays RUNNING until its lease lapses. Fix: validate the "
         "'validation' object (bounded size/depth, strings without NUL) or drop NULs before storing."

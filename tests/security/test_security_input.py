@@ -64,7 +64,7 @@ def test_deeply_nested_json_is_a_400_not_a_500(api: Any) -> None:
     strict=True,
     reason=(
         "HOLE: a NUL character (\\u0000) in any RCA string passes the JSON schema and crashes the insert "
-        "(PostgreSQL text/jsonb cannot hold NUL) with a 500 (remediation/services/intake.py:110 "
+        "(PostgreSQL text/jsonb cannot hold NUL) with a 500 (remediation/services/intake.py:111 "
         "RemediationScript.objects.create). Fix: in intake.rca_validate walk the payload and refuse strings "
         "containing \\x00 with InvalidInput naming the field."
     ),
@@ -103,7 +103,7 @@ def test_non_string_title_is_a_400_not_a_500(api: Any) -> None:
     strict=True,
     reason=(
         "HOLE: GET scripts/{id}/diff?from=<not a uuid> raises django ValidationError inside get_object_or_404, which "
-        "the API exception handler does not map: 500 (remediation/api/views.py ScriptDiffApi.get -> _script). "
+        "the API exception handler does not map: 500 (remediation/api/views.py:206 ScriptDiffApi.get -> _script). "
         "Fix: parse ?from= with uuid.UUID (InvalidInput on failure), or map django ValidationError to 400/404 "
         "in remediation/api/exception_handler.py."
     ),

@@ -152,7 +152,7 @@ def test_generate_for_a_service_outside_the_scope_is_refused(
     strict=True,
     reason=(
         "HOLE: a service-scoped caller can omit 'service' from the RCA and the scope check is skipped "
-        "(remediation/api/views.py GenerateApi.post: `if service and not may_act_on_service(...)`). The script gets "
+        "(remediation/api/views.py:89 GenerateApi.post: `if service and not may_act_on_service(...)`). The script gets "
         "service '' - outside every ServiceBudget, so no budget limits, allowed_* lists or auto_execute=False apply "
         "(routing.policy_knobs and validation_context_for fall back to 'no budget'). Fix: for a scoped caller require "
         "a service in scope (403 when missing); or move the check into intake.request_remediation."
@@ -172,7 +172,7 @@ def test_scoped_caller_cannot_escape_scope_by_omitting_the_service(
     strict=True,
     reason=(
         "HOLE: deduplication returns a script the caller cannot see. intake.open_duplicate "
-        "(remediation/services/intake.py:75) matches by fingerprint across all services and GenerateApi answers 200 "
+        "(remediation/services/intake.py:74) matches by fingerprint across all services and GenerateApi answers 200 "
         "with the full script (text, RCA) even when it is outside scripts_visible_to(caller) - e.g. a service-less "
         "script, invisible to every scoped user. Fix: in GenerateApi, answer the duplicate only when "
         "scripts_visible_to(request.user) contains it (else 403), or restrict open_duplicate to the caller's scope."
@@ -292,8 +292,8 @@ def test_admin_run_anomaly_and_budget_pages_hide_another_service(
     strict=True,
     reason=(
         "HOLE: the audit-event admin shows every service's audit trail to any person with a role "
-        "(remediation/access.py:95 audit_events_visible_to returns AuditEvent.objects.all(); used by "
-        "remediation/admin.py AuditEventAdmin.get_queryset). Events carry script diffs (script.revised details), "
+        "(remediation/access.py:89 audit_events_visible_to returns AuditEvent.objects.all(); used by "
+        "remediation/admin.py:648 AuditEventAdmin.get_queryset). Events carry script diffs (script.revised details), "
         "justifications, run stdout/stderr tails (run.finished after.resource_usage). Fix: scope audit events like "
         "scripts - object_id in the visible scripts' and runs' ids (plus the person's own non-script events)."
     ),
@@ -320,7 +320,7 @@ def test_audit_api_only_lists_the_requested_scripts_trail(
     strict=True,
     reason=(
         "HOLE: the notification admin lists every service's notifications to any person with a role "
-        "(remediation/admin.py NotificationRecordAdmin has no get_queryset scoping). Bodies carry the service, "
+        "(remediation/admin.py:676 NotificationRecordAdmin has no get_queryset scoping). Bodies carry the service, "
         "category, admin URL and failure reasons (stderr tail). Fix: filter by object_id in the visible scripts' "
         "ids (and template ids for template events) in NotificationRecordAdmin.get_queryset."
     ),
@@ -339,7 +339,7 @@ def test_admin_notification_list_hides_another_services_notifications(
     strict=True,
     reason=(
         "HOLE (low): template proposals are listed to every role regardless of service "
-        "(templates_app/api.py ProposalListApi.get_queryset and templates_app/admin.py TemplateProposalAdmin). "
+        "(templates_app/api.py:107 ProposalListApi.get_queryset and templates_app/admin.py TemplateProposalAdmin). "
         "proposed_content is service B's script text with only RCA parameters lifted into variables, and "
         "source_script names B's script. Fix: filter proposals by source_script__in=scripts_visible_to(user) "
         "(unscoped supervisors still see all), or strip source_script for out-of-scope callers."
