@@ -8,7 +8,7 @@ their accounts are given.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.contrib.auth.models import Group
@@ -20,6 +20,11 @@ from remediation.services.accounts import agent_create
 from tests.factories import ScriptFactory
 
 pytestmark = pytest.mark.django_db
+
+
+def make_script(**fields: Any) -> RemediationScript:
+    return cast("RemediationScript", ScriptFactory(**fields))
+
 
 API = "/api/generative-remediation/"
 SCRIPT = "#!/usr/bin/env bash\nset -euo pipefail\necho cleaning\n"
@@ -43,7 +48,7 @@ def make_agent(roles: None) -> Callable[..., tuple[Any, APIClient]]:
 
 
 def queued_script(service: str) -> RemediationScript:
-    script: RemediationScript = ScriptFactory(
+    script: RemediationScript = make_script(
         service=service,
         generated_script=SCRIPT,
         approval_status="APPROVED",
@@ -122,7 +127,7 @@ def test_disabled_agent_is_refused(make_agent: Callable[..., Any]) -> None:
 
 def test_agent_in_supervisor_and_operator_groups_still_cannot_decide(make_agent: Callable[..., Any]) -> None:
     """Group membership given by mistake must not turn an agent token into a supervisor."""
-    script: RemediationScript = ScriptFactory(service="checkout-api")
+    script: RemediationScript = make_script(service="checkout-api")
     agent, client = make_agent("promoted")
     agent.user.groups.add(Group.objects.get(name="supervisor"), Group.objects.get(name="operator"))
     agent.user.is_superuser = True

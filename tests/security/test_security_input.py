@@ -8,7 +8,7 @@ quoted template path, and text shown to supervisors is always escaped.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.test import Client
@@ -23,9 +23,19 @@ from remediation.models import (
     ReviewComment,
     ValidationReport,
 )
+from templates_app.models import RemediationTemplate
 from tests.factories import ScriptFactory, TemplateFactory, rca_payload
 
 pytestmark = pytest.mark.django_db
+
+
+def make_script(**fields: Any) -> RemediationScript:
+    return cast("RemediationScript", ScriptFactory(**fields))
+
+
+def make_template(**fields: Any) -> RemediationTemplate:
+    return cast("RemediationTemplate", TemplateFactory(**fields))
+
 
 API = "/api/generative-remediation/"
 HOSTILE_HTML = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -109,7 +119,7 @@ def test_non_string_title_is_a_400_not_a_500(api: Any) -> None:
     ),
 )
 def test_diff_with_a_malformed_from_parameter_is_not_a_500(api: Any) -> None:
-    script = ScriptFactory()
+    script = make_script()
     assert_refused_cleanly(api.get(API + f"scripts/{script.pk}/diff", {"from": "not-a-uuid"}))
 
 
@@ -145,7 +155,7 @@ def test_template_with_a_non_string_variable_pattern_is_a_400_not_a_500(api: Any
     ),
 )
 def test_admin_comment_with_a_nul_character_is_not_a_500(make_person: Callable[..., Any]) -> None:
-    script = ScriptFactory()
+    script = make_script()
     client = Client(raise_request_exception=False)
     client.force_login(make_person("operator"))
     response = client.post(
@@ -155,7 +165,7 @@ def test_admin_comment_with_a_nul_character_is_not_a_500(make_person: Callable[.
 
 
 def test_api_text_fields_refuse_nul_characters(api: Any) -> None:
-    script = ScriptFactory()
+    script = make_script()
     assert api.post(API + f"scripts/{script.pk}/comments", {"body": "a\u0000b"}, format="json").status_code == 400
     assert (
         api.post(API + f"scripts/{script.pk}/reject", {"justification": "a\u0000b"}, format="json").status_code == 400
@@ -189,7 +199,7 @@ def test_schema_violations_are_400_with_the_field(api: Any) -> None:
 
 
 def test_list_filters_with_junk_values_are_not_500(api: Any) -> None:
-    ScriptFactory()
+    make_script()
     for params in (
         {"approval_status": "'; DROP TABLE x; --"},
         {"current": "maybe"},
@@ -250,8 +260,8 @@ def test_review_page_escapes_every_untrusted_text(make_person: Callable[..., Any
         parameters={"path": HOSTILE_HTML},
         affected_components=[{"kind": "host", "name": HOSTILE_HTML, "namespace": HOSTILE_HTML}],
     )
-    template = TemplateFactory(name=f"t {HOSTILE_HTML}")
-    script = ScriptFactory(
+    template = make_template(name=f"t {HOSTILE_HTML}")
+    script = make_script(
         root_cause_analysis=rca,
         template=template,
         explanation=HOSTILE_HTML,

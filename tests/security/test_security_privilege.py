@@ -8,7 +8,7 @@ four-eyes rules and the SHA-256 binding of an approval must hold.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.test import Client
@@ -28,6 +28,15 @@ from templates_app.models import RemediationTemplate, TemplateProposal
 from tests.factories import ScriptFactory, TemplateFactory, rca_payload
 
 pytestmark = pytest.mark.django_db
+
+
+def make_script(**fields: Any) -> RemediationScript:
+    return cast("RemediationScript", ScriptFactory(**fields))
+
+
+def make_template(**fields: Any) -> RemediationTemplate:
+    return cast("RemediationTemplate", TemplateFactory(**fields))
+
 
 API = "/api/generative-remediation/"
 TEXT = "#!/usr/bin/env bash\nset -euo pipefail\ndf -h /\n"
@@ -61,7 +70,7 @@ def approve_as_policy(script: RemediationScript) -> None:
 def test_non_supervisors_cannot_decide_or_revise_through_the_api(
     role: str, make_person: Callable[..., Any], client_for: Callable[[Any], Any]
 ) -> None:
-    script = ScriptFactory()
+    script = make_script()
     client = client_for(make_person(role))
     for action, body in (
         ("approve", {"justification": "ok"}),
@@ -77,7 +86,7 @@ def test_non_supervisors_cannot_decide_or_revise_through_the_api(
 def test_non_supervisors_cannot_touch_templates_or_proposals(
     role: str, make_person: Callable[..., Any], client_for: Callable[[Any], Any]
 ) -> None:
-    template = TemplateFactory(is_quarantined=True, quarantine_reason="failing")
+    template = make_template(is_quarantined=True, quarantine_reason="failing")
     proposal = TemplateProposal.objects.create(
         root_cause_category="disk_full",
         script_language="bash",
@@ -153,7 +162,7 @@ def test_comment_body_cannot_choose_its_author_or_script(
 ) -> None:
     operator = make_person("operator")
     supervisor = make_person("supervisor")
-    target, other = ScriptFactory(), ScriptFactory()
+    target, other = make_script(), make_script()
     response = client_for(operator).post(
         API + f"scripts/{target.pk}/comments",
         {"body": "note", "author": supervisor.username, "script": str(other.pk), "created_at": "2000-01-01T00:00:00Z"},
@@ -170,7 +179,7 @@ def test_approve_body_cannot_name_another_actor_or_force_a_status(
 ) -> None:
     approver = make_person("supervisor")
     other = make_person("supervisor")
-    script = ScriptFactory()
+    script = make_script()
     client_for(approver).post(
         API + f"scripts/{script.pk}/approve",
         {"justification": "ok", "actor": other.pk, "script_sha256": "0" * 64},
@@ -183,7 +192,7 @@ def test_approve_body_cannot_name_another_actor_or_force_a_status(
 def test_template_edit_cannot_unquarantine_or_forge_statistics(
     make_person: Callable[..., Any], client_for: Callable[[Any], Any]
 ) -> None:
-    template = TemplateFactory(is_quarantined=True, quarantine_reason="3 failures", failure_count=3)
+    template = make_template(is_quarantined=True, quarantine_reason="3 failures", failure_count=3)
     body = {
         "name": template.name,
         "root_cause_category": "disk_full",
@@ -228,7 +237,7 @@ def test_revision_author_cannot_approve_their_revision_but_another_supervisor_ca
     make_person: Callable[..., Any], client_for: Callable[[Any], Any]
 ) -> None:
     author, reviewer = make_person("supervisor"), make_person("supervisor")
-    script = ScriptFactory()
+    script = make_script()
     revised = client_for(author).post(
         API + f"scripts/{script.pk}/revise", {"generated_script": TEXT + "du -sh /var/cache\n"}, format="json"
     )
@@ -250,7 +259,7 @@ def test_one_supervisor_cannot_fill_a_low_confidence_quorum_alone(
     settings: Any, make_person: Callable[..., Any], client_for: Callable[[Any], Any]
 ) -> None:
     settings.LOW_CONFIDENCE_QUORUM = 2
-    script = ScriptFactory(confidence_level="LOW", confidence_score=0.3)
+    script = make_script(confidence_level="LOW", confidence_score=0.3)
     client = client_for(make_person("supervisor"))
     assert client.post(API + f"scripts/{script.pk}/approve", {"justification": "1"}, format="json").status_code == 200
     assert client.post(API + f"scripts/{script.pk}/approve", {"justification": "2"}, format="json").status_code == 409
@@ -263,7 +272,7 @@ def test_one_supervisor_cannot_fill_a_low_confidence_quorum_alone(
 def test_approved_script_cannot_be_revised_and_changed_text_does_not_run(
     make_person: Callable[..., Any], client_for: Callable[[Any], Any]
 ) -> None:
-    script = ScriptFactory(rollback_script="#!/usr/bin/env bash\necho undo\n")
+    script = make_script(rollback_script="#!/usr/bin/env bash\necho undo\n")
     approve_as_policy(script)
     supervisor, operator = make_person("supervisor"), make_person("operator")
     revise = client_for(supervisor).post(
@@ -292,7 +301,7 @@ def test_rollback_runs_only_the_approved_rollback_text(monkeypatch: pytest.Monke
     from remediation.services import rollback, target_runners
     from remediation.services.execution import StageOutcome
 
-    script = ScriptFactory(rollback_script="#!/usr/bin/env bash\necho undo\n")
+    script = make_script(rollback_script="#!/usr/bin/env bash\necho undo\n")
     approve_as_policy(script)
     RemediationScript.objects.filter(pk=script.pk).update(execution_status="FAILED")
     run = ExecutionRun.objects.create(
@@ -323,7 +332,7 @@ def test_rollback_runs_only_the_approved_rollback_text(monkeypatch: pytest.Monke
 
 @pytest.mark.parametrize("role", ["operator", "viewer"])
 def test_admin_review_actions_respect_roles(role: str, make_person: Callable[..., Any]) -> None:
-    script = ScriptFactory()
+    script = make_script()
     client = logged_in(make_person(role))
     for action, data in (
         ("approve", {"justification": "ok"}),
@@ -340,7 +349,7 @@ def test_admin_review_actions_respect_roles(role: str, make_person: Callable[...
 
 
 def test_admin_plain_change_form_cannot_edit_a_script(make_person: Callable[..., Any]) -> None:
-    script = ScriptFactory()
+    script = make_script()
     response = logged_in(make_person("supervisor")).post(
         reverse("admin:remediation_remediationscript_change", args=[script.pk]),
         {"service": "other", "root_cause_category": "evil", "approval_status": "APPROVED"},
@@ -410,7 +419,7 @@ def budget_form(budget: ServiceBudget, **changes: Any) -> dict[str, Any]:
 )
 def test_scoped_supervisor_cannot_move_their_scope_by_renaming_a_budget(make_person: Callable[..., Any]) -> None:
     supervisor = make_person("supervisor", services=("checkout-api",))
-    foreign = ScriptFactory(service="billing")
+    foreign = make_script(service="billing")
     budget = ServiceBudget.objects.get(service="checkout-api")
     logged_in(supervisor).post(
         reverse("admin:remediation_servicebudget_change", args=[budget.pk]), budget_form(budget, service="billing")
@@ -439,7 +448,7 @@ def test_scoped_supervisor_cannot_create_another_services_budget(make_person: Ca
 
 
 def test_admin_rollback_action_and_template_release_respect_roles(make_person: Callable[..., Any]) -> None:
-    script = ScriptFactory(
+    script = make_script(
         rollback_script="#!/usr/bin/env bash\necho undo\n", execution_status="FAILED", approval_status="APPROVED"
     )
     run = ExecutionRun.objects.create(
@@ -459,7 +468,7 @@ def test_admin_rollback_action_and_template_release_respect_roles(make_person: C
         reverse("admin:remediation_executionrun_changelist"), {"action": "roll_back", "_selected_action": [str(run.pk)]}
     )
     assert AuditEvent.objects.filter(verb="rollback.requested").count() == 1
-    template = TemplateFactory(is_quarantined=True, quarantine_reason="failing")
+    template = make_template(is_quarantined=True, quarantine_reason="failing")
     release = {
         "action": "release_from_quarantine",
         "_selected_action": [str(template.pk)],
@@ -475,7 +484,7 @@ def test_admin_rollback_action_and_template_release_respect_roles(make_person: C
 
 
 def test_session_requests_need_a_csrf_token(make_person: Callable[..., Any]) -> None:
-    script = ScriptFactory()
+    script = make_script()
     supervisor = make_person("supervisor")
     client = logged_in(supervisor, enforce_csrf_checks=True)
     admin_action = client.post(

@@ -9,7 +9,7 @@ Holes found are marked ``xfail(strict=True)`` with their location and a suggeste
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from django.test import Client
@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from remediation.lifecycle import Actor, record_event
 from remediation.models import (
+    Anomaly,
     ApprovalDecision,
     AuditEvent,
     ExecutionLogLine,
@@ -32,6 +33,15 @@ from tests.factories import AnomalyFactory, ScriptFactory, rca_payload
 
 pytestmark = pytest.mark.django_db
 
+
+def make_script(**fields: Any) -> RemediationScript:
+    return cast("RemediationScript", ScriptFactory(**fields))
+
+
+def make_anomaly(**fields: Any) -> Anomaly:
+    return cast("Anomaly", AnomalyFactory(**fields))
+
+
 API = "/api/generative-remediation/"
 VICTIM = "checkout-api"
 ATTACKER = "billing"
@@ -42,7 +52,7 @@ SECRET_TEXT = "victim-only-text-7f3a"
 def victim(make_person: Callable[..., Any]) -> dict[str, Any]:
     """A checkout-api remediation with a run, log lines, a comment and audit events."""
     owner = make_person("supervisor", services=(VICTIM,), username="checkout-owner")
-    script = ScriptFactory(
+    script = make_script(
         service=VICTIM,
         generated_script=f"#!/usr/bin/env bash\nset -euo pipefail\necho {SECRET_TEXT}\n",
         rollback_script="#!/usr/bin/env bash\necho undo\n",
@@ -119,7 +129,7 @@ def test_every_script_and_run_endpoint_hides_another_services_objects(
 def test_script_list_and_service_filter_never_show_another_service(
     victim: dict[str, Any], attacker: Callable[[str], Any], client_for: Callable[[Any], Any]
 ) -> None:
-    own = ScriptFactory(service=ATTACKER)
+    own = make_script(service=ATTACKER)
     client = client_for(attacker("viewer"))
     listed = client.get(API + "scripts").json()["results"]
     assert [item["id"] for item in listed] == [str(own.pk)]
@@ -130,7 +140,7 @@ def test_diff_from_parameter_cannot_pull_another_services_revision(
     victim: dict[str, Any], attacker: Callable[[str], Any], client_for: Callable[[Any], Any]
 ) -> None:
     """Even with the fingerprint forged equal, ?from=<victim> is looked up in the caller's scope."""
-    own = ScriptFactory(service=ATTACKER, fingerprint=victim["script"].fingerprint)
+    own = make_script(service=ATTACKER, fingerprint=victim["script"].fingerprint)
     response = client_for(attacker("supervisor")).get(
         API + f"scripts/{own.pk}/diff", {"from": str(victim["script"].pk)}
     )
@@ -183,7 +193,7 @@ def test_dedup_does_not_hand_out_a_script_outside_the_callers_scope(
 ) -> None:
     payload = rca_payload()
     del payload["service"]
-    hidden = ScriptFactory(
+    hidden = make_script(
         service="", fingerprint=rca_fingerprint(payload), generated_script=f"#!/usr/bin/env bash\necho {SECRET_TEXT}\n"
     )
     operator = attacker("operator")
@@ -205,7 +215,7 @@ def test_dedup_does_not_hand_out_a_script_outside_the_callers_scope(
 def test_rca_cannot_attach_to_another_services_anomaly(
     attacker: Callable[[str], Any], client_for: Callable[[Any], Any]
 ) -> None:
-    foreign = AnomalyFactory(service=VICTIM)
+    foreign = make_anomaly(service=VICTIM)
     response = client_for(attacker("operator")).post(
         API + "generate", rca_payload(service=ATTACKER, anomaly_id=str(foreign.pk)), format="json"
     )
@@ -311,7 +321,7 @@ def test_audit_api_only_lists_the_requested_scripts_trail(
     victim: dict[str, Any], attacker: Callable[[str], Any], client_for: Callable[[Any], Any]
 ) -> None:
     """The API's audit endpoint is safe: it filters by the (scoped) script's revisions and runs."""
-    own = ScriptFactory(service=ATTACKER)
+    own = make_script(service=ATTACKER)
     events = client_for(attacker("viewer")).get(API + f"scripts/{own.pk}/audit").json()
     assert all(e["object_id"] != str(victim["script"].pk) for e in events)
 

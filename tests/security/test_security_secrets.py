@@ -9,15 +9,20 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
-from remediation.models import ApiToken, AuditEvent, ExecutionRun, NotificationRecord, ServiceBudget
+from remediation.models import ApiToken, AuditEvent, ExecutionRun, NotificationRecord, RemediationScript, ServiceBudget
 from remediation.services.accounts import agent_create, token_issue
 from tests.factories import ScriptFactory, rca_payload
 
 pytestmark = pytest.mark.django_db
+
+
+def make_script(**fields: Any) -> RemediationScript:
+    return cast("RemediationScript", ScriptFactory(**fields))
+
 
 API = "/api/generative-remediation/"
 
@@ -74,7 +79,7 @@ def test_script_and_run_responses_carry_no_account_details(
     make_person: Callable[..., Any], client_for: Callable[[Any], Any]
 ) -> None:
     requester = make_person("supervisor", email="alice@example.test")
-    script = ScriptFactory(requested_by=requester)
+    script = make_script(requested_by=requester)
     run = ExecutionRun.objects.create(
         script=script,
         environment="sandbox",
@@ -94,7 +99,7 @@ def test_notification_bodies_do_not_copy_rca_free_text(roles: None) -> None:
     from remediation.services.notify import notify_execution_failed, notify_script_needs_review
 
     leaked = "AKIAIOSFODNN7EXAMPLE"
-    script = ScriptFactory(
+    script = make_script(
         root_cause_analysis=rca_payload(
             summary=f"key {leaked} in logs", evidence=[{"kind": "log", "text": f"aws {leaked}"}]
         )
@@ -125,16 +130,18 @@ def test_a_forged_request_id_header_is_replaced(client_for: Callable[[Any], Any]
     ),
 )
 def test_sql_target_errors_never_echo_an_environment_secret(monkeypatch: pytest.MonkeyPatch, roles: None) -> None:
+    from remediation.services.execution import RunLog
     from remediation.services.target_runners import sql_stage
 
     secret = "sk-live-TOPSECRET-0123456789"
     monkeypatch.setenv("REMEDIATION_TEST_LEAKY_SECRET", secret)
     ServiceBudget.objects.create(service="checkout-api", target_database_url_env="REMEDIATION_TEST_LEAKY_SECRET")
-    script = ScriptFactory(script_language="sql", target_system="postgresql", generated_script="SELECT 1;\n")
+    script = make_script(script_language="sql", target_system="postgresql", generated_script="SELECT 1;\n")
     run = ExecutionRun.objects.create(
         script=script, environment="sandbox", idempotency_key=f"{script.pk}:s:1", script_sha256=script.script_sha256
     )
     lines: list[str] = []
-    outcome = sql_stage(rehearsal=True)(script, run, lambda stream, text: lines.append(text))
+    log = cast("RunLog", lambda stream, text: lines.append(text))  # the runner only calls log(stream, text)
+    outcome = sql_stage(rehearsal=True)(script, run, log)
     assert outcome.status == "FAILED"
     assert secret not in outcome.error and not any(secret in line for line in lines)

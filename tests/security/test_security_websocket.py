@@ -6,7 +6,7 @@ service.) The real ASGI application is used, with the in-memory channel layer.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
@@ -14,10 +14,14 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
 from django.test import Client
 
-from remediation.models import ExecutionRun
+from remediation.models import ExecutionRun, RemediationScript
 from tests.factories import ScriptFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_script(**fields: Any) -> RemediationScript:
+    return cast("RemediationScript", ScriptFactory(**fields))
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +31,7 @@ def in_memory_layer(settings: Any) -> None:
 
 @pytest.fixture
 def run(roles: None) -> ExecutionRun:
-    script = ScriptFactory(service="checkout-api")
+    script = make_script(service="checkout-api")
     return ExecutionRun.objects.create(
         script=script, environment="sandbox", idempotency_key=f"{script.pk}:s:1", script_sha256=script.script_sha256
     )
