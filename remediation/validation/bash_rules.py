@@ -3065,3 +3065,40 @@ def describe(cmd: Command) -> str | None:
             if target not in ("/dev/null", "/dev/stderr", "/dev/stdout") and not target.isdigit():
                 return f"{'appends to' if redirect.op == '>>' else 'writes'} {target}"
     return None
+
+
+def scope_catalogue_markdown() -> str:
+    """The "Access scope rules" section of docs/rules/bash.md, written from :data:`SCOPE_RULES`.
+
+    Regenerate with ``python -m remediation.validation.bash_rules``; tests/validation/test_scope.py checks
+    that the document holds this text.
+    """
+
+    def cell(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    lists = ", ".join(
+        f"{name}={getattr(SCOPE_EXAMPLE_CONTEXT, name)!r}"
+        for name in ("allowed_paths", "allowed_hosts", "allowed_namespaces", "allowed_databases")
+    )
+    lines = [
+        "## Access scope rules",
+        "",
+        "Compared with the service's allow-lists (`remediation/validation/bash_scope.py`); a list left empty",
+        "means no restriction is known and its rule stays silent. A path, host, namespace or database known only",
+        "at run time in one of these positions fires the same rule (fail closed). Examples are checked with",
+        f"{lists}.",
+        "",
+        "| rule_id | severity | what it catches | example (matches) | does not match |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for rule_id, spec in SCOPE_RULES.items():
+        lines.append(
+            f"| `{rule_id}` | {spec.severity.value} | {cell(spec.summary)} Fix: {cell(spec.hint)} | "
+            f"`{cell(spec.match[0])}` | `{cell(spec.not_match[0])}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m remediation.validation.bash_rules  (the scope section of docs/rules/bash.md)
+    print(scope_catalogue_markdown(), end="")

@@ -134,9 +134,7 @@ def _validate_into(text: str, context: ValidationContext, report: _Report) -> No
     tree = _parse(text, report, line_offset=0)
     if tree is not None:
         _analyse(tree, text, context, report, depth=0, anchor=None)
-        report.findings.extend(python_argv.bash_findings(report.commands, context))
-        if report.scope_commands:
-            report.findings.extend(python_argv.bash_findings(report.scope_commands, context, rule_prefix="scope."))
+        report.findings.extend(python_argv.bash_findings(report.commands, context, scope_only=report.scope_commands))
         own_lines = {(f.line, f.severity.rank) for f in report.findings}
         for finding in bandit_findings(text):
             # Bandit repeats what our rules already said on the same line; keep only what it adds.

@@ -29,28 +29,37 @@ class CommandVerdict:
 
 
 def bash_findings(
-    commands: Sequence[tuple[int, str]], context: ValidationContext, *, rule_prefix: str = ""
+    commands: Sequence[tuple[int, str]],
+    context: ValidationContext,
+    *,
+    scope_only: Sequence[tuple[int, str]] = (),
 ) -> list[Finding]:
     """Findings (medium and above) of the bash validator on ``(python_line, command_line)`` pairs.
-
-    ``rule_prefix`` keeps only the rules it starts (``"scope."`` for command lines with run-time parts).
 
     All command lines of one script go to the bash validator as one script (one parse, one ShellCheck
     run) and each finding is mapped back to the Python line that runs it. When the batch does not
     parse as bash, each command line is validated on its own so one odd string cannot hide the rest.
+    ``scope_only`` command lines (argv with run-time parts written as unset variables) ride in the same
+    batch, but only their access-scope findings (``scope.*``) are kept.
     """
-    if not commands:
+    everything = [*commands, *scope_only]
+    if not everything:
         return []
-    batch = _bash_batch(commands, context)
+    # Only scope rules wanted: the rules alone answer that, without starting ShellCheck and shfmt.
+    rules_only = not commands
+    batch = _bash_batch(everything, context, rules_only=rules_only)
     if batch is None:
         batch = []
-        for line, command_line in commands:
-            batch.extend(_bash_batch([(line, command_line)], context) or [])
-    return [f for f in batch if f.rule_id.startswith(rule_prefix)]
+        for index, pair in enumerate(everything):
+            batch.extend((index, f) for _, f in _bash_batch([pair], context, rules_only=rules_only) or [])
+    return [f for index, f in batch if index < len(commands) or f.rule_id.startswith("scope.")]
 
 
-def _bash_batch(commands: Sequence[tuple[int, str]], context: ValidationContext) -> list[Finding] | None:
-    """None when the joined script has a bash syntax error (the caller splits it up)."""
+def _bash_batch(
+    commands: Sequence[tuple[int, str]], context: ValidationContext, *, rules_only: bool = False
+) -> list[tuple[int, Finding]] | None:
+    """(index of the command, finding) pairs; None when the joined script has a bash syntax error (the
+    caller splits it up)."""
     script = "\n".join(command for _, command in commands) + "\n"
     if "\x00" in script or len(script.encode("utf-8", "surrogatepass")) > Limit.MAX_SCRIPT_BYTES:
         return []  # the engine would refuse it; the fallback list has judged each command already
@@ -59,12 +68,12 @@ def _bash_batch(commands: Sequence[tuple[int, str]], context: ValidationContext)
         # engine.validate_script would run the cross-language checks a second time on every command.
         from remediation.validation import bash
 
-        result = bash.validate(script, context)
+        findings = bash.analyse_commands(script, context) if rules_only else bash.validate(script, context).findings
     except (ImportError, AttributeError):
         return []
     except Exception:  # noqa: BLE001 - a broken sibling validator must not take the Python verdict down
         return []
-    if len(commands) > 1 and any(f.rule_id.startswith("syntax.") for f in result.findings):
+    if len(commands) > 1 and any(f.rule_id.startswith("syntax.") for f in findings):
         return None
     starts = []  # first bash line of each command
     line = 1
@@ -72,18 +81,21 @@ def _bash_batch(commands: Sequence[tuple[int, str]], context: ValidationContext)
         starts.append(line)
         line += command.count("\n") + 1
     out = []
-    for finding in result.findings:
+    for finding in findings:
         if finding.severity.rank < Severity.MEDIUM.rank or finding.rule_id.startswith("syntax."):
             continue
         index = max(bisect.bisect_right(starts, finding.line or 1) - 1, 0)
         python_line, command_line = commands[index]
         out.append(
-            Finding(
-                finding.rule_id,
-                finding.severity,
-                f"Command {command_line[:120]!r}: {finding.message}",
-                python_line,
-                finding.hint,
+            (
+                index,
+                Finding(
+                    finding.rule_id,
+                    finding.severity,
+                    f"Command {command_line[:120]!r}: {finding.message}",
+                    python_line,
+                    finding.hint,
+                ),
             )
         )
     return out

@@ -225,3 +225,16 @@ def test_rule_catalogue_documents_every_rule() -> None:
     doc = (Path(__file__).parents[2] / "docs" / "rules" / "bash.md").read_text()
     missing = [rule_id for rule_id in RULES if f"`{rule_id}`" not in doc]
     assert missing == []
+
+
+def test_scope_findings_carry_the_catalogue_severity_and_hint() -> None:
+    from remediation.validation.bash_rules import SCOPE_RULES
+
+    context = ValidationContext(target_system=TargetSystem.LINUX, allowed_paths=("/opt/app",))
+    finding = next(
+        f for f in analyse_commands("echo x\ntee /etc/app.conf < /dev/null\n", context) if f.rule_id == "scope.path"
+    )
+    assert finding.severity is SCOPE_RULES["scope.path"].severity
+    assert finding.hint == SCOPE_RULES["scope.path"].hint
+    assert finding.line == 2
+    assert "/etc/app.conf" in finding.message

@@ -203,3 +203,14 @@ def test_median_time_per_script_is_under_ten_milliseconds() -> None:
 def test_byte_order_mark_and_crlf_are_ordinary_python() -> None:
     result = _check("\ufeffimport shutil\r\nshutil.rmtree('/')\r\n")
     assert "python.rmtree_root" in {f.rule_id for f in result.findings}
+
+
+def test_scope_finding_from_a_subprocess_command_points_at_the_python_line() -> None:
+    result = _check(
+        "import subprocess\n\nsubprocess.run(['psql', '-d', 'billing', '-c', 'SELECT 1'], check=True)\n",
+        allowed_databases=("app",),
+    )
+    finding = next(f for f in result.findings if f.rule_id == "scope.database")
+    assert finding.line == 3
+    assert "billing" in finding.message
+    assert not result.passed
