@@ -12,10 +12,18 @@ from enum import StrEnum
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, Group
-from django.db.models import QuerySet
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
 from guardian.shortcuts import assign_perm, get_objects_for_user
 
-from remediation.models import Agent, AuditEvent, ExecutionRun, RemediationScript, ServiceBudget
+from remediation.models import (
+    Agent,
+    AuditEvent,
+    ExecutionRun,
+    NotificationRecord,
+    RemediationScript,
+    ServiceBudget,
+)
 
 SERVICE_PERMISSION = "remediation.act_for_service"
 
@@ -86,7 +94,39 @@ def runs_visible_to(user: UserLike) -> QuerySet[ExecutionRun]:
     return ExecutionRun.objects.filter(script__in=scripts_visible_to(user))
 
 
+def _ids_as_text(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """Primary keys as text, to match AuditEvent/NotificationRecord.object_id in a subquery."""
+    return queryset.annotate(id_text=Cast("pk", output_field=CharField())).values("id_text")
+
+
 def audit_events_visible_to(user: UserLike) -> QuerySet[AuditEvent]:
+    """Everything for people who act on every service; for scoped people, the events of their
+    services' scripts and runs only (audit details carry script diffs and output tails)."""
     if not roles_of(user):
         return AuditEvent.objects.none()
-    return AuditEvent.objects.all()
+    if service_scope(user) is None:
+        return AuditEvent.objects.all()
+    scripts = scripts_visible_to(user)
+    return AuditEvent.objects.filter(
+        Q(object_type="script", object_id__in=_ids_as_text(scripts))
+        | Q(object_type="execution_run", object_id__in=_ids_as_text(ExecutionRun.objects.filter(script__in=scripts)))
+    )
+
+
+def notifications_visible_to(user: UserLike) -> QuerySet[NotificationRecord]:
+    if not roles_of(user):
+        return NotificationRecord.objects.none()
+    if service_scope(user) is None:
+        return NotificationRecord.objects.all()
+    return NotificationRecord.objects.filter(object_id__in=_ids_as_text(scripts_visible_to(user)))
+
+
+def proposals_visible_to(user: UserLike) -> QuerySet[Any]:
+    """Template proposals whose source script the user may see (a proposal carries that script's text)."""
+    from templates_app.models import TemplateProposal
+
+    if not roles_of(user):
+        return TemplateProposal.objects.none()
+    if service_scope(user) is None:
+        return TemplateProposal.objects.all()
+    return TemplateProposal.objects.filter(source_script__in=scripts_visible_to(user))

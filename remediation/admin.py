@@ -30,6 +30,7 @@ from remediation.access import (
     Role,
     audit_events_visible_to,
     has_role,
+    notifications_visible_to,
     runs_visible_to,
     scripts_visible_to,
     service_scope,
@@ -681,6 +682,9 @@ class NotificationRecordAdmin(RoleAccessMixin, admin.ModelAdmin):  # type: ignor
     search_fields = ("title", "object_id", "event")
     date_hierarchy = "created_at"
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[NotificationRecord]:
+        return notifications_visible_to(request.user)
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]
 
@@ -726,6 +730,16 @@ class ServiceBudgetAdmin(RoleAccessMixin, admin.ModelAdmin):  # type: ignore[typ
         scope = service_scope(request.user)
         queryset = super().get_queryset(request)
         return queryset if scope is None else queryset.filter(service__in=scope)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # The service name is what scopes people (guardian permissions sit on the row): renaming it
+        # would move everyone scoped to it onto another service.
+        fields = tuple(super().get_readonly_fields(request, obj))
+        return (*fields, "service") if obj is not None else fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        # A person scoped to some services cannot create the budget of any service.
+        return super().has_add_permission(request) and service_scope(request.user) is None
 
     @admin.display(description="allowed targets")
     def targets(self, obj: ServiceBudget) -> str:

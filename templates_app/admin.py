@@ -17,7 +17,7 @@ from django.template.response import TemplateResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from remediation.access import Role, has_role
+from remediation.access import Role, has_role, proposals_visible_to
 from remediation.admin import RoleAccessMixin, badge
 from remediation.errors import DomainError
 from remediation.lifecycle import Actor
@@ -128,6 +128,9 @@ class TemplateProposalAdmin(RoleAccessMixin, admin.ModelAdmin):  # type: ignore[
     list_display = ("root_cause_category", "script_language", "target_system", "success_count", "status", "created_at")
     list_filter = ("status", "script_language")
     list_select_related = ("source_script",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TemplateProposal]:
+        return proposals_visible_to(request.user)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [f.name for f in self.model._meta.fields]

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from remediation.access import proposals_visible_to
 from remediation.api.permissions import IsSupervisor, ReadAnyRoleWriteSupervisor
 from remediation.lifecycle import Actor
 from templates_app.models import RemediationTemplate, ScriptLanguage, TargetSystem, TemplateProposal
@@ -104,7 +105,7 @@ class ProposalListApi(generics.ListAPIView[TemplateProposal]):
     filterset_fields = ["status", "root_cause_category"]
 
     def get_queryset(self) -> QuerySet[TemplateProposal]:
-        return TemplateProposal.objects.all()
+        return proposals_visible_to(self.request.user)
 
 
 class ProposalAcceptApi(APIView):
@@ -119,7 +120,7 @@ class ProposalAcceptApi(APIView):
 
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
-        template = proposal_accept(proposal=get_object_or_404(TemplateProposal, pk=pk), user=request.user,
+        template = proposal_accept(proposal=get_object_or_404(proposals_visible_to(request.user), pk=pk), user=request.user,
                                    name=body.validated_data["name"])
         return Response(TemplateOutputSerializer(template).data, status=status.HTTP_201_CREATED)
 
@@ -136,7 +137,7 @@ class ProposalDismissApi(APIView):
 
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
-        proposal = proposal_dismiss(proposal=get_object_or_404(TemplateProposal, pk=pk), user=request.user,
+        proposal = proposal_dismiss(proposal=get_object_or_404(proposals_visible_to(request.user), pk=pk), user=request.user,
                                     justification=body.validated_data["justification"])
         return Response(ProposalOutputSerializer(proposal).data)
 

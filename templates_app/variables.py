@@ -222,6 +222,8 @@ class VariableSpec:
         if self.type is VariableType.ENUM and not self.choices:
             raise TemplateDefinitionError(f"variable {self.name!r}: an enum needs a non-empty 'choices' list")
         if self.pattern is not None:
+            if not isinstance(self.pattern, str):
+                raise TemplateDefinitionError(f"variable {self.name!r}: pattern must be a string")
             try:
                 re.compile(self.pattern)
             except re.error as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import django_filters
@@ -14,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from remediation.access import audit_events_visible_to, may_act_on_service, runs_visible_to, scripts_visible_to
+from remediation.access import audit_events_visible_to, runs_visible_to, scripts_visible_to
 from remediation.api.permissions import AnyRole, CanExecute, CanRequest, IsSupervisor
 from remediation.api.serializers import (
     AuditEventSerializer,
@@ -22,7 +23,7 @@ from remediation.api.serializers import (
     RunSerializer,
     ScriptOutputSerializer,
 )
-from remediation.errors import ActionForbidden
+from remediation.errors import ActionForbidden, InvalidInput
 from remediation.lifecycle import Actor
 from remediation.models import (
     ApprovalStatus,
@@ -84,11 +85,7 @@ class GenerateApi(APIView):
         responses={202: ScriptOutputSerializer, 200: ScriptOutputSerializer, 400: OpenApiResponse(description="bad RCA")},
     )
     def post(self, request: Request) -> Response:
-        payload = request.data
-        service = payload.get("service", "") if isinstance(payload, dict) else ""
-        if service and not may_act_on_service(request.user, service):
-            raise ActionForbidden(f"You are not scoped to service {service!r}.", code="service_scope")
-        script, created = intake.request_remediation(payload=payload, actor=Actor.of(request.user))
+        script, created = intake.request_remediation(payload=request.data, actor=Actor.of(request.user))
         return _output(script, status_code=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
 
 
@@ -203,6 +200,10 @@ class ScriptDiffApi(APIView):
         script = _script(request, pk)
         other_id = request.query_params.get("from")
         if other_id:
+            try:
+                uuid.UUID(other_id)
+            except ValueError:
+                raise InvalidInput("'from' must be the id of a revision.", field="from") from None
             other = _script(request, other_id)
         elif script.parent_id:
             other = _script(request, script.parent_id)

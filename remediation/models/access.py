@@ -8,9 +8,13 @@ import uuid
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import RegexValidator
 from django.db import models
 
 TOKEN_PREFIX_LENGTH = 8
+#: Only variables with this prefix may name a target database: any other name could point SQL
+#: remediations at the product's own database or expose a secret such as DJANGO_SECRET_KEY.
+TARGET_DATABASE_ENV_PATTERN = r"^REMEDIATION_TARGET_DB_[A-Z0-9_]+$"
 
 
 def hash_token(raw: str) -> str:
@@ -77,7 +81,10 @@ class ServiceBudget(models.Model):
     auto_execute = models.BooleanField(default=True)
     #: Connection string of the service's target database for SQL remediations (secret; from env ideally).
     target_database_url_env = models.CharField(
-        max_length=100, blank=True, help_text="Name of the environment variable holding the target DB URL."
+        max_length=100,
+        blank=True,
+        validators=[RegexValidator(TARGET_DATABASE_ENV_PATTERN, "Use a name starting with REMEDIATION_TARGET_DB_.")],
+        help_text="Name of the environment variable holding the target DB URL (REMEDIATION_TARGET_DB_...).",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -56,6 +56,7 @@ from remediation.models import (
     ValidationStatus,
 )
 from remediation.services import execution
+from remediation.text_input import refuse_nul_characters
 
 logger = logging.getLogger(__name__)
 
@@ -492,6 +493,8 @@ def _run_outcome(report: AgentReport) -> str:
 
 def agent_report(*, agent: Agent, run_id: ObjectId, report: AgentReport) -> ExecutionRun:
     """Record the agent's result: run SUCCESS/FAILED/TIMED_OUT, script SUCCESS/FAILED (see module docstring)."""
+    refuse_nul_characters(validation=report.validation, refused=report.refused, stdout_tail=report.stdout_tail,
+                          stderr_tail=report.stderr_tail)
     run = _claimed_run(agent, run_id)
     script = run.script
     if not report.refused:

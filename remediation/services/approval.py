@@ -28,6 +28,7 @@ from remediation.models import (
     ValidationStatus,
 )
 from remediation.notifications.events import NotificationEvent
+from remediation.text_input import refuse_nul_characters
 
 
 def _check_supervisor(*, script: RemediationScript, user: Any, action: str) -> None:
@@ -63,6 +64,7 @@ def _approval_guard(user: Any, justification: str) -> Any:
 
 
 def script_approve(*, script: RemediationScript, user: Any, justification: str = "") -> RemediationScript:
+    refuse_nul_characters(justification=justification)
     _check_supervisor(script=script, user=user, action="approve")
     actor = Actor.of(user)
     guard = _approval_guard(user, justification)
@@ -105,6 +107,7 @@ def script_approve(*, script: RemediationScript, user: Any, justification: str =
 
 
 def script_reject(*, script: RemediationScript, user: Any, justification: str) -> RemediationScript:
+    refuse_nul_characters(justification=justification)
     _check_supervisor(script=script, user=user, action="reject")
     if not justification or not justification.strip():
         raise InvalidInput("A rejection needs a justification.", field="justification")

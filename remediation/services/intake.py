@@ -14,9 +14,10 @@ from django.utils.dateparse import parse_datetime
 from jsonschema import Draft202012Validator, FormatChecker
 
 from remediation.dispatch import enqueue_on_commit
-from remediation.errors import InvalidInput
+from remediation.errors import ActionForbidden, InvalidInput
 from remediation.lifecycle import Actor, record_event
 from remediation.models import Anomaly, ApprovalStatus, ExecutionStatus, Generator, RemediationScript
+from remediation.text_input import nul_character_at
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schemas" / "rca_finding.schema.json"
 #: A script in these execution states is still "open": an identical finding reuses it.
@@ -33,6 +34,11 @@ def rca_validate(payload: Any) -> dict[str, Any]:
     """Return the finding when it matches the contract schema, else raise InvalidInput naming the field."""
     if not isinstance(payload, dict):
         raise InvalidInput("The RCA finding must be a JSON object.", field="(root)")
+    nul_at = nul_character_at(payload)
+    if nul_at is not None:
+        # PostgreSQL cannot store U+0000 in text or jsonb; refuse it here rather than fail the insert.
+        raise InvalidInput(f"Invalid RCA finding at '{nul_at or '(root)'}': contains a NUL character.",
+                           field=nul_at or "(root)")
     errors = sorted(_schema_validator().iter_errors(payload), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
@@ -95,6 +101,7 @@ def request_remediation(
     (the CLI generates synchronously).
     """
     rca = rca_validate(payload)
+    _check_service_scope(actor, rca)
     fingerprint = rca_fingerprint(rca)
     with transaction.atomic():
         existing = open_duplicate(fingerprint)
@@ -132,18 +139,48 @@ def request_remediation(
     return script, True
 
 
+def _check_service_scope(actor: Actor, rca: dict[str, Any]) -> None:
+    """A person or agent scoped to services may only request remediations for those services."""
+    if actor.user is None:
+        return
+    from remediation.access import service_scope
+
+    scope = service_scope(actor.user)
+    if scope is None:
+        return
+    service = rca.get("service", "")
+    if not service:
+        raise ActionForbidden(f"You are scoped to {', '.join(sorted(scope))}: the RCA must name its service.",
+                              code="service_scope")
+    if service not in scope:
+        raise ActionForbidden(f"You are not scoped to service {service!r}.", code="service_scope")
+
+
 def _anomaly_for(rca: dict[str, Any], source: str) -> Anomaly:
     anomaly_id = rca.get("anomaly_id")
+    service = rca.get("service", "")
     if anomaly_id:
         anomaly = Anomaly.objects.filter(pk=anomaly_id).first()
         if anomaly is not None:
+            if anomaly.service != service:
+                raise InvalidInput("anomaly_id names an anomaly of another service.", field="anomaly_id")
             return anomaly
-    detected_at = parse_datetime(str(rca.get("detected_at", ""))) if rca.get("detected_at") else None
+    detected_at = None
+    if rca.get("detected_at"):
+        try:
+            detected_at = parse_datetime(str(rca["detected_at"]))
+        except ValueError:
+            detected_at = None
+        if detected_at is None:
+            raise InvalidInput("detected_at is not an ISO 8601 date-time.", field="detected_at")
+    title = rca.get("title")
+    if title is not None and not isinstance(title, str):
+        raise InvalidInput("title must be a string.", field="title")
     return Anomaly.objects.create(
         **({"id": anomaly_id} if anomaly_id else {}),
-        service=rca.get("service", ""),
+        service=service,
         severity=rca.get("severity", ""),
-        title=(rca.get("title") or rca["summary"] or rca["root_cause_category"])[:500],
+        title=(title or rca["summary"] or rca["root_cause_category"])[:500],
         detected_at=detected_at or timezone.now(),
         source=source,
         raw_payload=rca,

@@ -20,6 +20,7 @@ from remediation.models import (
 )
 from remediation.services.routing import route_script
 from remediation.services.validation import run_validators, store_validation
+from remediation.text_input import refuse_nul_characters
 
 _REVISABLE_APPROVAL = (ApprovalStatus.REQUIRED, ApprovalStatus.REJECTED, ApprovalStatus.EXPIRED)
 
@@ -28,6 +29,7 @@ def script_revise(
     *, script: RemediationScript, user: Any, generated_script: str, rollback_script: str | None, note: str = ""
 ) -> RemediationScript:
     """Store a supervisor's modification as a new revision, validated again and never auto-approved."""
+    refuse_nul_characters(generated_script=generated_script, rollback_script=rollback_script, note=note)
     if is_agent(user) or not has_role(user, Role.SUPERVISOR):
         raise ActionForbidden("Only supervisors can revise a script.", code="role_required")
     if not may_act_on_service(user, script.service):
@@ -106,6 +108,7 @@ def revision_diff(old: RemediationScript, new: RemediationScript) -> str:
 def comment_create(*, script: RemediationScript, user: Any, body: str, line: int | None = None) -> ReviewComment:
     if is_agent(user) or not has_role(user, Role.SUPERVISOR, Role.OPERATOR):
         raise ActionForbidden("Only supervisors and operators can comment.", code="role_required")
+    refuse_nul_characters(body=body)
     if not body.strip():
         raise InvalidInput("A comment needs a body.", field="body")
     line_count = len(script.generated_script.splitlines())

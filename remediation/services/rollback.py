@@ -113,6 +113,12 @@ def _rollback_runner(run: ExecutionRun) -> Any:
         return _restore_config(snapshot)
     if snapshot and script.script_language == "kubernetes":
         return _restore_kubernetes(snapshot)
+    # The rollback text runs only if it is the text that was approved with the script.
+    from remediation.services.execution import approval_binding_error
+
+    problem = approval_binding_error(script)
+    if problem:
+        return runners.unavailable_stage(f"The rollback text is not run: {problem}.")
     if script.script_language == "sql":
         return runners.sql_stage(rehearsal=False, text_of=lambda s: s.rollback_script or "")
     if script.script_language in {"bash", "python"}:

@@ -14,12 +14,14 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from remediation.models import RunStatus, ServiceBudget
+from remediation.models.access import TARGET_DATABASE_ENV_PATTERN
 
 if TYPE_CHECKING:
     from remediation.models import ExecutionRun, RemediationScript
@@ -112,6 +114,9 @@ def sql_stage(*, rehearsal: bool, text_of: Callable[[RemediationScript], str] | 
 
         budget = _budget(script)
         variable = budget.target_database_url_env if budget else ""
+        if variable and not re.match(TARGET_DATABASE_ENV_PATTERN, variable):
+            return _unavailable(f"ServiceBudget.target_database_url_env must start with REMEDIATION_TARGET_DB_ "
+                                f"(service {script.service!r}).", log)
         dsn = os.environ.get(variable, "") if variable else ""
         if not dsn:
             return _unavailable(

@@ -238,7 +238,11 @@ def _connect(dsn: str, log: OutputLog) -> psycopg.Connection[Any]:
             application_name=APPLICATION_NAME,
         )
     except psycopg.Error as error:
-        raise TargetUnavailable(f"cannot connect to the database: {str(error).strip()}") from error
+        # libpq echoes parts of a malformed connection string in its message, and the string may hold a
+        # password: report the kind of failure only, never the text.
+        raise TargetUnavailable(
+            f"cannot connect to the database ({type(error).__name__}); check the target's connection settings"
+        ) from error
 
     def forward_notice(diagnostic: psycopg.errors.Diagnostic) -> None:
         log.emit(f"{diagnostic.severity or 'NOTICE'}: {diagnostic.message_primary or ''}")

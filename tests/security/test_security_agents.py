@@ -146,15 +146,6 @@ def test_agent_in_supervisor_and_operator_groups_still_cannot_decide(make_agent:
     assert not ApprovalDecision.objects.filter(script=script).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE (agent input): RunResultApi.ResultInput.validation is a free DictField (remediation/api/agents.py:176 "
-        "ResultInput) stored into ExecutionRun.resource_usage; a NUL (\\u0000) anywhere inside it makes the jsonb "
-        "write fail with DataError: 500, and the run stays RUNNING until its lease lapses. Fix: validate the "
-        "'validation' object (bounded size/depth, strings without NUL) or drop NULs before storing."
-    ),
-)
 def test_agent_result_with_a_nul_in_validation_details_is_not_a_500(make_agent: Callable[..., Any]) -> None:
     script = queued_script("checkout-api")
     _, client = make_agent("nul-agent", services=("checkout-api",))

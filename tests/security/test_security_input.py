@@ -56,82 +56,29 @@ def assert_refused_cleanly(response: Any) -> None:
 # ------------------------------------------------------------------------------------------ crashes (500)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: deeply nested JSON (about 100 KB of '[') makes json.loads raise RecursionError, which DRF's JSONParser "
-        "does not catch (it only maps ValueError to 400): every API POST answers 500 "
-        "(config/settings/api.py uses the default parser). Fix: a JSONParser subclass catching RecursionError -> "
-        "ParseError, set as DEFAULT_PARSER_CLASSES, or a depth-limited decoder."
-    ),
-)
 def test_deeply_nested_json_is_a_400_not_a_500(api: Any) -> None:
     depth = 100_000
     assert_refused_cleanly(api.post(API + "generate", data="[" * depth + "]" * depth, content_type="application/json"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: a NUL character (\\u0000) in any RCA string passes the JSON schema and crashes the insert "
-        "(PostgreSQL text/jsonb cannot hold NUL) with a 500 (remediation/services/intake.py:111 "
-        "RemediationScript.objects.create). Fix: in intake.rca_validate walk the payload and refuse strings "
-        "containing \\x00 with InvalidInput naming the field."
-    ),
-)
 def test_nul_character_in_rca_is_a_400_not_a_500(api: Any) -> None:
     assert_refused_cleanly(api.post(API + "generate", rca_payload(summary="disk\u0000full"), format="json"))
     assert not RemediationScript.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: the undocumented RCA field 'detected_at' is parsed with django parse_datetime, which raises ValueError "
-        "for a well-formed but impossible date such as 2024-13-45T10:00:00: 500 "
-        "(remediation/services/intake.py:141 _anomaly_for). Fix: add detected_at (format date-time) to "
-        "rca_finding.schema.json, or catch ValueError and raise InvalidInput(field='detected_at')."
-    ),
-)
 def test_impossible_detected_at_is_a_400_not_a_500(api: Any) -> None:
     assert_refused_cleanly(api.post(API + "generate", rca_payload(detected_at="2024-13-45T10:00:00"), format="json"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: a non-string RCA 'title' (e.g. 5) crashes with TypeError on (title)[:500]: 500 "
-        "(remediation/services/intake.py:146 _anomaly_for). Fix: declare 'title' as a string in the schema, "
-        "or use str() only for strings and fall back to the summary otherwise."
-    ),
-)
 def test_non_string_title_is_a_400_not_a_500(api: Any) -> None:
     assert_refused_cleanly(api.post(API + "generate", rca_payload(title=5), format="json"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: GET scripts/{id}/diff?from=<not a uuid> raises django ValidationError inside get_object_or_404, which "
-        "the API exception handler does not map: 500 (remediation/api/views.py:206 ScriptDiffApi.get -> _script). "
-        "Fix: parse ?from= with uuid.UUID (InvalidInput on failure), or map django ValidationError to 400/404 "
-        "in remediation/api/exception_handler.py."
-    ),
-)
 def test_diff_with_a_malformed_from_parameter_is_not_a_500(api: Any) -> None:
     script = make_script()
     assert_refused_cleanly(api.get(API + f"scripts/{script.pk}/diff", {"from": "not-a-uuid"}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE (supervisor input): a template variable whose 'pattern' is not a string (or whose minimum/maximum are "
-        "of mixed types) raises TypeError in VariableSpec.__post_init__ (templates_app/variables.py:226 re.compile) "
-        "instead of TemplateDefinitionError: POST templates answers 500. Fix: type-check pattern/minimum/maximum/"
-        "source in VariableSpec.from_dict and raise TemplateDefinitionError."
-    ),
-)
 def test_template_with_a_non_string_variable_pattern_is_a_400_not_a_500(api: Any) -> None:
     body = {
         "name": "bad-pattern",
@@ -144,16 +91,6 @@ def test_template_with_a_non_string_variable_pattern_is_a_400_not_a_500(api: Any
     assert_refused_cleanly(api.post(API + "templates", body, format="json"))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE (staff input): the admin review actions read request.POST directly, so a NUL in a comment (or "
-        "justification, revision text) reaches PostgreSQL and crashes with DataError: 500 (remediation/admin.py "
-        "_comment/_approve/_reject/_revise). The API refuses it (DRF CharField's ProhibitNullCharactersValidator). "
-        "Fix: validate the admin posts with a Django form (forms.CharField also prohibits NUL) or strip/refuse "
-        "'\\x00' before calling the services."
-    ),
-)
 def test_admin_comment_with_a_nul_character_is_not_a_500(make_person: Callable[..., Any]) -> None:
     script = make_script()
     client = Client(raise_request_exception=False)
@@ -240,7 +177,7 @@ def test_hostile_rca_values_never_reach_a_script_or_an_automatic_route(
     )
     try:
         script, _ = request_remediation(payload=payload, actor=SYSTEM, enqueue=False)
-    except Exception:  # noqa: BLE001 - the NUL case cannot even be stored (see the xfail above)
+    except Exception:  # noqa: BLE001 - the NUL case cannot even be stored (refused with a 400)
         assert "\x00" in mount_point
         return
     script = script_generate(script_id=script.pk, no_llm=True)

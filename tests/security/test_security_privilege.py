@@ -286,17 +286,6 @@ def test_approved_script_cannot_be_revised_and_changed_text_does_not_run(
     assert fresh(script).execution_status == "PENDING"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE (defence in depth): a rollback runs the script's *current* rollback text without checking it against "
-        "the approval's rollback_sha256 (remediation/services/rollback.py:76 rollback_perform / :106 "
-        "_rollback_runner). The forward path re-checks the binding on the locked row at the last moment "
-        "(execution.approval_binding_error); the rollback path does not, so a rollback text edited after approval "
-        "runs unapproved against the target. Fix: in rollback_perform refuse (rollback FAILED + notify) when "
-        "execution.approval_binding_error(script) is non-empty, checked under the row lock."
-    ),
-)
 def test_rollback_runs_only_the_approved_rollback_text(monkeypatch: pytest.MonkeyPatch) -> None:
     from remediation.services import rollback, target_runners
     from remediation.services.execution import StageOutcome
@@ -407,16 +396,6 @@ def budget_form(budget: ServiceBudget, **changes: Any) -> dict[str, Any]:
     return data
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: a supervisor scoped to service A can rename A's ServiceBudget in the admin "
-        "(remediation/admin.py:710 ServiceBudgetAdmin: 'service' is editable). The guardian permission stays on the row, "
-        "so the supervisor - and everyone else scoped to A - is now scoped to the new name: renaming to 'billing' "
-        "grants sight and approval of billing's scripts. Fix: make 'service' read-only on change "
-        "(get_readonly_fields returns ('service', ...) when obj is not None)."
-    ),
-)
 def test_scoped_supervisor_cannot_move_their_scope_by_renaming_a_budget(make_person: Callable[..., Any]) -> None:
     supervisor = make_person("supervisor", services=("checkout-api",))
     foreign = make_script(service="billing")
@@ -428,15 +407,6 @@ def test_scoped_supervisor_cannot_move_their_scope_by_renaming_a_budget(make_per
     assert not scripts_visible_to(supervisor).filter(pk=foreign.pk).exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: a supervisor scoped to service A can create the ServiceBudget of another service B in the admin "
-        "(remediation/admin.py:710 ServiceBudgetAdmin: has_add_permission is role-only, no scope check in save_model), "
-        "setting B's limits, auto_execute, allowed_* lists and target_database_url_env. Fix: in save_model / "
-        "has_add_permission refuse a service outside service_scope(request.user) (scoped people cannot add budgets)."
-    ),
-)
 def test_scoped_supervisor_cannot_create_another_services_budget(make_person: Callable[..., Any]) -> None:
     supervisor = make_person("supervisor", services=("checkout-api",))
     template = ServiceBudget(service="billing")

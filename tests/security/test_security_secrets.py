@@ -116,19 +116,6 @@ def test_a_forged_request_id_header_is_replaced(client_for: Callable[[Any], Any]
     assert response["X-Request-ID"] != "abc\r\nSet-Cookie: x=1" and "\n" not in response["X-Request-ID"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "HOLE: ServiceBudget.target_database_url_env may name ANY environment variable (admin-editable, no "
-        "allow-list; remediation/models/access.py:79, read in remediation/services/target_runners.py:114 "
-        'sql_stage). libpq echoes a malformed connection string in its error (\'missing "=" after "<value>"\'), '
-        "which sandbox/targets/sql.py:241 _connect puts into TargetUnavailable -> the run's error and stderr log line "
-        "(visible to every role in the API, the live page and the audit trail). Naming OPENAI_API_KEY, "
-        "DJANGO_SECRET_KEY or NOTIFY_WEBHOOK_SECRET prints the secret; naming DATABASE_URL points SQL remediations "
-        "at the product's own database. Fix: require a dedicated prefix (e.g. REMEDIATION_TARGET_DB_*) validated "
-        "on the model/admin form, and report connection errors without the DSN text (error class only)."
-    ),
-)
 def test_sql_target_errors_never_echo_an_environment_secret(monkeypatch: pytest.MonkeyPatch, roles: None) -> None:
     from remediation.services.execution import RunLog
     from remediation.services.target_runners import sql_stage
