@@ -17,6 +17,14 @@ from config.bootstrap import ensure_embedded_database
 
 ensure_embedded_database()
 
+# Property tests explore new examples on developers' machines; CI replays a fixed sequence, so a
+# red build always means a change, never the luck of the draw.
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+
+hypothesis_settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI", "").lower() == "true":
+    hypothesis_settings.load_profile("ci")
+
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings() -> None:
