@@ -173,8 +173,13 @@ def build_job_objects(
     language: str,
     limits: SandboxLimits,
     config: KubernetesSandboxConfig,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The ConfigMap (script), NetworkPolicy (deny all for the run's pod) and Job for one run, as plain dicts."""
+    """The ConfigMap (script), NetworkPolicy (deny all for the run's pod) and Job for one run, as plain dicts.
+
+    ``env`` adds variables for the script (e.g. REMEDIATION_DRY_RUN), as the local sandbox's ``env`` does;
+    the fixed ones (HOME, TMPDIR, ...) cannot be overridden.
+    """
     if language not in _INTERPRETERS:
         raise ValueError(f"language {language!r} has no interpreter; known: {sorted(_INTERPRETERS)}")
     if language not in config.images:
@@ -241,6 +246,11 @@ def build_job_objects(
             {"name": "HOME", "value": WORKSPACE},
             {"name": "TMPDIR", "value": "/tmp"},
             {"name": "PYTHONDONTWRITEBYTECODE", "value": "1"},
+            *(
+                {"name": name, "value": value}
+                for name, value in sorted((env or {}).items())
+                if name not in {"HOME", "TMPDIR", "PYTHONDONTWRITEBYTECODE"}
+            ),
         ],
         "resources": {
             "requests": {"cpu": config.cpu_limit, "memory": memory},
@@ -607,6 +617,7 @@ def run_in_kubernetes(
     run_id: str,
     on_output: OutputCallback | None = None,
     api_client: k8s.ApiClient | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> SandboxResult:
     """Run `script` as a Kubernetes Job and return its result.
 
@@ -618,7 +629,7 @@ def run_in_kubernetes(
     Job are deleted before this returns or raises.
     """
     config_map, network_policy, job = build_job_objects(
-        run_id=run_id, script=script, language=language, limits=limits, config=config
+        run_id=run_id, script=script, language=language, limits=limits, config=config, env=env
     )
     names = JobObjectNames.for_run(run_id)
     namespace = config.namespace

@@ -3,14 +3,15 @@ on first use"), so an operator's first command on a fresh machine works without 
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import Any
 
 from django.core.management import call_command
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 
 
-def ensure_schema(stderr: TextIO) -> None:
+def ensure_schema(stderr: Any) -> None:
+    """``stderr`` is the command's output wrapper (anything with ``write``)."""
     connection = connections[DEFAULT_DB_ALIAS]
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):

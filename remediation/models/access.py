@@ -63,6 +63,12 @@ class ApiToken(models.Model):
         return f"{self.prefix}… ({self.user})"
 
 
+class ServiceBudgetQuerySet(models.QuerySet["ServiceBudget"]):
+    def for_service(self, service: str) -> ServiceBudget | None:
+        """The budget of ``service``; None for a script that names no service or an unknown one."""
+        return self.filter(service=service).first() if service else None
+
+
 class ServiceBudget(models.Model):
     """Limits and scope for one service's remediations; the validator and executor enforce them."""
 
@@ -88,6 +94,8 @@ class ServiceBudget(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ServiceBudgetQuerySet.as_manager()
 
     class Meta:
         ordering = ["service"]

@@ -89,12 +89,9 @@ def script_execute_queue(*, script: RemediationScript, actor: Actor, auto: bool 
 
 
 def execution_limits(script: RemediationScript) -> Any:
-    from sandbox.limits import SandboxLimits
+    from remediation.services.validation import execution_limits_for
 
-    budget = ServiceBudget.objects.filter(service=script.service).first() if script.service else None
-    seconds = min(settings.MAX_SCRIPT_EXECUTION_TIME, budget.time_limit_seconds if budget else 10**9)
-    memory = min(settings.SCRIPT_EXECUTION_MEMORY_LIMIT, (budget.memory_limit_mb * 2**20) if budget else 2**62)
-    return SandboxLimits(wall_seconds=seconds, memory_bytes=memory)
+    return execution_limits_for(ServiceBudget.objects.for_service(script.service))
 
 
 @dataclass

@@ -20,7 +20,7 @@ from pgvector.django import CosineDistance
 from remediation.confidence import ConfidenceInputs, effective_line_count, score_confidence
 from remediation.lifecycle import SYSTEM, record_event
 from remediation.llm.client import LlmError, LlmOutputError, LlmSettings, generate_script
-from remediation.llm.embeddings import Embedder, LexicalEmbedder, default_embedder, rca_embedding_text
+from remediation.llm.embeddings import Embedder, embedder_for_backend, rca_embedding_text
 from remediation.llm.prompt import PromptInputs, build_messages
 from remediation.llm.scrub import scrub_rca
 from remediation.models import ExecutionStatus, Generator, RemediationScript
@@ -76,6 +76,8 @@ class Draft:
     refused_inputs: bool = False
     #: A configured fallback action: LOW at most.
     fallback: bool = False
+    #: Set when the draft was already validated (the LLM repair loop), so it is not validated twice.
+    validation: ScriptValidation | None = None
     #: The template (and version) behind a reused script, for its statistics and history factor.
     reused_template: Any = None
     reused_template_version: Any = None
@@ -92,10 +94,23 @@ def llm_settings() -> LlmSettings:
 
 
 def embedder() -> Embedder:
-    choice = settings.EMBEDDING_BACKEND
-    if choice == "lexical":
-        return LexicalEmbedder()
-    return default_embedder(llm_settings(), prefer_local=choice == "local")
+    """The embedder EMBEDDING_BACKEND names; an explicit choice that cannot work fails loudly."""
+    return embedder_for_backend(settings.EMBEDDING_BACKEND, llm_settings())
+
+
+class RcaEmbedding:
+    """The RCA's vector, computed at most once per generation (an OpenAI embedding is a paid call)."""
+
+    def __init__(self, rca: dict[str, Any]) -> None:
+        self._rca = rca
+        self._vector: list[float] | None = None
+        self.embedder = embedder()
+
+    @property
+    def vector(self) -> list[float]:
+        if self._vector is None:
+            self._vector = self.embedder.embed(rca_embedding_text(self._rca))
+        return self._vector
 
 
 def script_generate(*, script_id: UUID | str, no_llm: bool = False, final_attempt: bool = True) -> RemediationScript:
@@ -113,13 +128,14 @@ def script_generate(*, script_id: UUID | str, no_llm: bool = False, final_attemp
     draft = _reuse_draft(script, notes) or _template_draft(rca, notes)
     llm = llm_settings()
     spent = LlmSpend()
+    embedding = RcaEmbedding(rca)
     if draft is None and llm.enabled and not no_llm:
-        draft = _llm_draft(script, rca, llm, notes, spent, final_attempt=final_attempt)
+        draft = _llm_draft(script, rca, llm, notes, spent, embedding, final_attempt=final_attempt)
     if draft is None:
         draft = _fallback_draft(rca, notes)
     if draft is None:
         return _send_to_manual_review(script, notes, spent)
-    return _store_draft(script, rca, draft)
+    return _store_draft(script, rca, draft, embedding)
 
 
 def _reuse_draft(script: RemediationScript, notes: list[str]) -> Draft | None:
@@ -239,8 +255,8 @@ def _template_draft(rca: dict[str, Any], notes: list[str]) -> Draft | None:
 
 
 def _llm_draft(
-    script: RemediationScript, rca: dict[str, Any], llm: LlmSettings, notes: list[str], spent: LlmSpend, *,
-    final_attempt: bool,
+    script: RemediationScript, rca: dict[str, Any], llm: LlmSettings, notes: list[str], spent: LlmSpend,
+    embedding: RcaEmbedding, *, final_attempt: bool,
 ) -> Draft | None:
     scrubbed, redactions = scrub_rca(rca)
     with transaction.atomic():
@@ -263,7 +279,7 @@ def _llm_draft(
         },
         forbidden_operations=FORBIDDEN_OPERATIONS,
         closest_template=_closest_template_text(rca),
-        similar_scripts=similar_successful_scripts(rca),
+        similar_scripts=similar_successful_scripts(embedding),
     )
     draft: Draft | None = None
     for round_number in range(settings.LLM_REPAIR_ROUNDS + 1):
@@ -296,6 +312,7 @@ def _llm_draft(
             script=draft.script, rollback=draft.rollback, language=language, rca=rca,
             target_system=rca["target_system"],
         )
+        draft.validation = result
         if result.passed:
             break
         findings = [f.as_dict() for f in result.forward.findings]
@@ -311,15 +328,13 @@ def _closest_template_text(rca: dict[str, Any]) -> str | None:
     return ranked[0].template.template_content if ranked else None
 
 
-def similar_successful_scripts(rca: dict[str, Any], *, limit: int = 3) -> list[str]:
+def similar_successful_scripts(embedding: RcaEmbedding, *, limit: int = 3) -> list[str]:
     """Scripts that remediated the most similar incidents and succeeded (pgvector cosine search)."""
-    rca_embedder = embedder()
-    vector = rca_embedder.embed(rca_embedding_text(rca))
     # Vectors from different embedders live in different spaces: compare like with like only.
     nearest = (
         RemediationScript.objects.filter(execution_status=ExecutionStatus.SUCCESS, embedding__isnull=False,
-                                         embedding_model=rca_embedder.name)
-        .annotate(distance=CosineDistance("embedding", vector))
+                                         embedding_model=embedding.embedder.name)
+        .annotate(distance=CosineDistance("embedding", embedding.vector))
         .order_by("distance")[:limit]
     )
     return [s.generated_script for s in nearest if s.distance is not None and s.distance < 0.5]
@@ -348,8 +363,10 @@ def _send_to_manual_review(script: RemediationScript, notes: list[str], spent: L
     return script
 
 
-def _store_draft(script: RemediationScript, rca: dict[str, Any], draft: Draft) -> RemediationScript:
-    result: ScriptValidation = run_validators(
+def _store_draft(
+    script: RemediationScript, rca: dict[str, Any], draft: Draft, embedding: RcaEmbedding
+) -> RemediationScript:
+    result: ScriptValidation = draft.validation or run_validators(
         script=draft.script, rollback=draft.rollback, language=draft.language, rca=rca,
         target_system=rca["target_system"],
     )
@@ -368,8 +385,6 @@ def _store_draft(script: RemediationScript, rca: dict[str, Any], draft: Draft) -
             fallback=draft.fallback,
         )
     )
-    rca_embedder = embedder()
-    vector = rca_embedder.embed(rca_embedding_text(rca))
     with transaction.atomic():
         fields = {
             "generated_script": draft.script,
@@ -387,8 +402,8 @@ def _store_draft(script: RemediationScript, rca: dict[str, Any], draft: Draft) -
             "confidence_score": Decimal(str(confidence.score)),
             "confidence_level": str(confidence.level),
             "confidence_factors": confidence.factors,
-            "embedding": vector,
-            "embedding_model": rca_embedder.name,
+            "embedding": embedding.vector,
+            "embedding_model": embedding.embedder.name,
         }
         for name, value in fields.items():
             setattr(script, name, value)

@@ -390,8 +390,11 @@ def _notify_proposed(proposal: TemplateProposal, notes: Sequence[str]) -> None:
 
 
 def _require_supervisor(user: Any) -> Actor:
-    if not has_role(user, Role.SUPERVISOR):
-        raise ActionForbidden("Only a supervisor may decide on a template proposal.")
+    """A person in the supervisor role; an agent's token never decides, whatever its groups."""
+    from remediation.access import is_agent
+
+    if is_agent(user) or not has_role(user, Role.SUPERVISOR):
+        raise ActionForbidden("Only a supervisor may decide on a template proposal.", code="role_required")
     return Actor.of(user)
 
 

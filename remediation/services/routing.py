@@ -20,7 +20,7 @@ from remediation.policy import PolicyKnobs, route
 
 
 def policy_knobs(service: str) -> PolicyKnobs:
-    budget = ServiceBudget.objects.filter(service=service).first() if service else None
+    budget = ServiceBudget.objects.for_service(service)
     return PolicyKnobs(
         auto_execute_high=settings.AUTO_EXECUTE_HIGH,
         never_auto_execute_services=tuple(settings.NEVER_AUTO_EXECUTE_SERVICES),

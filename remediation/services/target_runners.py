@@ -48,12 +48,9 @@ def sandbox_stage(*, dry_run: bool, text_of: Callable[[RemediationScript], str] 
         if settings.SANDBOX_BACKEND == "kubernetes":
             from sandbox.kubernetes_job import KubernetesSandboxConfig, run_in_kubernetes
 
-            config = KubernetesSandboxConfig(
-                kubeconfig_path=settings.KUBERNETES_SANDBOX_CONFIG or None,
-                namespace=settings.KUBERNETES_SANDBOX_NAMESPACE,
-            )
+            config = KubernetesSandboxConfig.from_environment()
             result = run_in_kubernetes(text, language=script.script_language, limits=limits, config=config,
-                                       run_id=str(run.pk), on_output=log)
+                                       run_id=str(run.pk), on_output=log, env=env)
         else:
             from sandbox.local import run_in_sandbox
 
@@ -77,7 +74,7 @@ def sandbox_stage(*, dry_run: bool, text_of: Callable[[RemediationScript], str] 
 
 
 def _budget(script: RemediationScript) -> ServiceBudget | None:
-    return ServiceBudget.objects.filter(service=script.service).first() if script.service else None
+    return ServiceBudget.objects.for_service(script.service)
 
 
 def from_target_result(result: Any, *, snapshot: bool = False) -> StageOutcome:

@@ -28,6 +28,18 @@ from remediation.validation import (
     ValidationResult,
     validate_script,
 )
+from sandbox.limits import SandboxLimits
+
+
+def execution_limits_for(budget: ServiceBudget | None) -> SandboxLimits:
+    """The tighter of the global limits (settings) and the service's budget: what a run may use, and so
+    what the validator holds a script to."""
+    seconds = settings.MAX_SCRIPT_EXECUTION_TIME
+    memory = settings.SCRIPT_EXECUTION_MEMORY_LIMIT
+    if budget is not None:
+        seconds = min(seconds, budget.time_limit_seconds)
+        memory = min(memory, budget.memory_limit_mb * 2**20)
+    return SandboxLimits(wall_seconds=seconds, memory_bytes=memory)
 
 
 def validation_context_for(
@@ -35,7 +47,8 @@ def validation_context_for(
 ) -> ValidationContext:
     """Limits and scope from settings, the service's budget and the resources the RCA names."""
     service = str(rca.get("service", ""))
-    budget = ServiceBudget.objects.filter(service=service).first() if service else None
+    budget = ServiceBudget.objects.for_service(service)
+    limits = execution_limits_for(budget)
     parameters = rca.get("parameters") or {}
     current_config = parameters.get("current_config")
     return ValidationContext(
@@ -51,8 +64,8 @@ def validation_context_for(
             for component in rca.get("affected_components", [])
         ),
         current_config=current_config if isinstance(current_config, str) else None,
-        max_execution_seconds=budget.time_limit_seconds if budget else settings.MAX_SCRIPT_EXECUTION_TIME,
-        memory_limit_mb=budget.memory_limit_mb if budget else settings.SCRIPT_EXECUTION_MEMORY_LIMIT // 2**20,
+        max_execution_seconds=int(limits.wall_seconds),
+        memory_limit_mb=limits.memory_bytes // 2**20,
         max_container_memory_mb=budget.max_container_memory_mb if budget else None,
     )
 
