@@ -65,16 +65,23 @@ def is_agent(user: UserLike) -> bool:
 
 
 def grant_services(user: AbstractBaseUser, services: list[str]) -> None:
+    user.__dict__.pop("_remediation_scope", None)
     for name in services:
         budget, _ = ServiceBudget.objects.get_or_create(service=name)
         assign_perm(SERVICE_PERMISSION, user, budget)
 
 
 def service_scope(user: UserLike) -> set[str] | None:
-    """The services ``user`` is limited to, or None for all services."""
+    """The services ``user`` is limited to, or None for all services (cached on the user object for the
+    request, as roles are: one request asks several times)."""
+    if hasattr(user, "_remediation_scope"):
+        cached: set[str] | None = user._remediation_scope
+        return cached
     budgets = get_objects_for_user(user, SERVICE_PERMISSION, klass=ServiceBudget, accept_global_perms=False)
-    names = set(budgets.values_list("service", flat=True))
-    return names or None
+    names = set(budgets.values_list("service", flat=True)) or None
+    if getattr(user, "is_authenticated", False):
+        user._remediation_scope = names
+    return names
 
 
 def may_act_on_service(user: UserLike, service: str) -> bool:

@@ -11,7 +11,6 @@ superuser, adds, changes or deletes audit events.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,7 +51,7 @@ from remediation.models import (
 )
 from remediation.services.approval import script_approve, script_reject
 from remediation.services.execution import script_execute
-from remediation.services.review import comment_create, revision_diff, script_revise
+from remediation.services.review import comment_create, revision_chain, revision_diff, script_revise
 
 #: People who may open the admin at all; agents are programs and never use it.
 PERSON_ROLES = (Role.SUPERVISOR, Role.OPERATOR, Role.VIEWER)
@@ -258,10 +257,10 @@ def _diff_lines(parent: RemediationScript, script: RemediationScript) -> list[Di
 
 
 def _revision_chain(script: RemediationScript) -> list[RemediationScript]:
-    """The script's ancestors and descendants, oldest first, from one query over its anomaly's scripts."""
-    candidates = list(
-        RemediationScript.objects.filter(anomaly_id=script.anomaly_id, fingerprint=script.fingerprint)
-        .select_related("revised_by")
+    """The script's revisions, oldest first, with just the columns the review page shows."""
+    return revision_chain(
+        script,
+        queryset=RemediationScript.objects.select_related("revised_by")
         .only(
             "id",
             "revision",
@@ -274,19 +273,8 @@ def _revision_chain(script: RemediationScript) -> list[RemediationScript]:
             "execution_status",
             "is_current_revision",
             "revised_by__username",
-        )
+        ),
     )
-    by_id = {c.pk: c for c in candidates}
-    children: dict[Any, list[RemediationScript]] = defaultdict(list)
-    for candidate in candidates:
-        children[candidate.parent_id].append(candidate)
-    root = by_id.get(script.pk, script)
-    while root.parent_id in by_id:
-        root = by_id[root.parent_id]
-    chain = [root]
-    while children.get(chain[-1].pk):
-        chain.append(min(children[chain[-1].pk], key=lambda c: c.revision))
-    return chain
 
 
 def review_page_for(script: RemediationScript, user: Any) -> ReviewPage:

@@ -31,9 +31,3 @@ class ActionForbidden(DomainError):
     """The actor may not do this (role, four-eyes, service scope)."""
 
     http_status = 403
-
-
-class GenerationFailed(DomainError):
-    """No script could be produced; the finding went to manual review."""
-
-    http_status = 422

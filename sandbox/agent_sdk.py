@@ -370,14 +370,7 @@ def _validate(claimed: ClaimedScript, strictness: str) -> tuple[bool, dict[str, 
     report: dict[str, Any] = {"forward": forward.as_dict()}
     passed = forward.passed
     if claimed.rollback:
-        rollback_context = ValidationContext(
-            **{
-                **{name: getattr(context, name) for name in ValidationContext.__dataclass_fields__},
-                "current_config": None,
-                "strictness": context.strictness.for_rollback,
-            }
-        )
-        rollback = validate_script(claimed.rollback, language=claimed.language, context=rollback_context)
+        rollback = validate_script(claimed.rollback, language=claimed.language, context=context.for_rollback())
         report["rollback"] = rollback.as_dict()
         passed = passed and rollback.passed
     return passed, report

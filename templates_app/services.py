@@ -146,7 +146,7 @@ def _seed_fields(seed: SeedTemplate) -> dict[str, Any]:
         "template_content": seed.template_content,
         "rollback_content": seed.rollback_content,
         "rollback_unavailable_reason": seed.rollback_unavailable_reason,
-        "template_variables": [spec.to_dict() for spec in seed.template_variables],
+        "template_variables": seed.variables_as_dicts(),
         "safety_checks": list(seed.safety_checks),
         "seed_checksum": seed.checksum,
     }

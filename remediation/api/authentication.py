@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -31,10 +32,14 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()
-        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        agent = getattr(token.user, "agent", None)
-        if agent is not None:
-            type(agent).objects.filter(pk=agent.pk).update(last_seen=now)
+        # Bookkeeping, not security: write at most once a minute per token, not on every request
+        # (an agent posts log batches several times a second).
+        stale = now - timedelta(seconds=60)
+        if token.last_used_at is None or token.last_used_at < stale:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            agent = getattr(token.user, "agent", None)
+            if agent is not None:
+                type(agent).objects.filter(pk=agent.pk).update(last_seen=now)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

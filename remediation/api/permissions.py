@@ -42,11 +42,6 @@ class CanExecute(_RolePermission):
     message = "Only supervisors and operators may execute scripts."
 
 
-class IsAgent(_RolePermission):
-    roles = (Role.AGENT,)
-    message = "Only agents may claim and report runs."
-
-
 class ReadAnyRoleWriteSupervisor(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         if request.method in SAFE_METHODS:

@@ -186,7 +186,7 @@ class ScriptRevisionsApi(APIView):
 
     @extend_schema(responses={200: ScriptOutputSerializer(many=True)})
     def get(self, request: Request, pk: Any) -> Response:
-        chain = review.revision_chain(_script(request, pk))
+        chain = review.revision_chain(_script(request, pk), queryset=_scripts(request))
         return Response(ScriptOutputSerializer(chain, many=True).data)
 
 

@@ -42,7 +42,7 @@ from django.utils import timezone
 from remediation.access import scripts_visible_to
 from remediation.errors import ActionForbidden, InvalidInput, TransitionRefused
 from remediation.lifecycle import Actor, record_event, transition_run, transition_script
-from remediation.live_events import LogLineEvent, StatusEvent, publish
+from remediation.live_events import LogLineEvent, StatusEvent, publish, publish_many
 from remediation.models import (
     Agent,
     ApprovalStatus,
@@ -56,6 +56,7 @@ from remediation.models import (
     ValidationStatus,
 )
 from remediation.services import execution
+from remediation.services.execution import AGENT_BACKEND, AGENT_LANGUAGES
 from remediation.text_input import refuse_nul_characters
 
 logger = logging.getLogger(__name__)
@@ -63,10 +64,6 @@ logger = logging.getLogger(__name__)
 #: A primary key as the API and the ORM pass it.
 ObjectId = uuid.UUID | str
 
-#: ExecutionRun.backend of runs that agents execute.
-AGENT_BACKEND = "agent"
-#: Languages an agent runs in its local sandbox; the rest need server-side target runners.
-AGENT_LANGUAGES = ("bash", "python")
 #: Largest number of lines one log call may carry, and longest line kept.
 MAX_LOG_BATCH = 1000
 MAX_LOG_LINE_CHARS = 16_384
@@ -93,8 +90,7 @@ def agent_of(user: Any) -> Agent:
 
 
 def agent_backend_enabled() -> bool:
-    # "agent" is not yet in config/settings' env_choice list; this comparison is the only place the
-    # value is honoured, so the server's own execution path is untouched when it is unset.
+    """SANDBOX_BACKEND=agent: bash/python scripts wait for agents (execution_perform leaves them)."""
     return bool(settings.SANDBOX_BACKEND == AGENT_BACKEND)
 
 
@@ -127,7 +123,7 @@ def agent_work_list(*, agent: Agent, limit: int = 50) -> list[RemediationScript]
     _require_agent_backend()
     capabilities = list(agent.capabilities)
     now = timezone.now()
-    languages = [language for language in AGENT_LANGUAGES if language in capabilities]
+    languages = [language for language in sorted(AGENT_LANGUAGES) if language in capabilities]
     reclaimable = Q(
         execution_status=ExecutionStatus.RUNNING,
         runs__backend=AGENT_BACKEND,
@@ -450,8 +446,11 @@ def agent_log_append(*, agent: Agent, run_id: ObjectId, lines: Sequence[LogLineI
         ]
 
         def publish_lines() -> None:
-            for event in events:
-                _publish_quietly(event)
+            try:
+                publish_many(events)  # one group message for the whole batch
+            except Exception:
+                logger.warning("could not publish %d live log line(s) for run %s", len(events), run_id,
+                               exc_info=True)
 
         transaction.on_commit(publish_lines)
     return LogAppendResult(stored=len(fresh), duplicates=len(lines) - len(fresh))

@@ -43,7 +43,8 @@ from remediation.services.target_runners import StageRunner, rehearsal_runner, t
 
 logger = logging.getLogger(__name__)
 
-#: Script languages that agents run on their hosts when SANDBOX_BACKEND=agent.
+#: SANDBOX_BACKEND value under which agents on the hosts run bash and python scripts.
+AGENT_BACKEND = "agent"
 AGENT_LANGUAGES = frozenset({"bash", "python"})
 
 #: Stored log text per run is capped; every line is also kept as its own row up to this count.
@@ -259,7 +260,7 @@ def execution_perform(*, script_id: UUID | str, worker: str | None = None) -> Re
     script = RemediationScript.objects.get(pk=script_id)
     if script.execution_status != ExecutionStatus.QUEUED:
         return script
-    if settings.SANDBOX_BACKEND == "agent" and script.script_language in AGENT_LANGUAGES:
+    if settings.SANDBOX_BACKEND == AGENT_BACKEND and script.script_language in AGENT_LANGUAGES:
         return script  # agents on the hosts claim it through the API
     def binding_holds(locked: RemediationScript) -> None:
         # Checked on the locked row whose text the runners then use: an edit committed after any

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import difflib
+from collections import defaultdict
 from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 
 from remediation.access import Role, has_role, is_agent, may_act_on_service
 from remediation.confidence import ConfidenceInputs, effective_line_count, score_confidence
@@ -121,14 +123,24 @@ def comment_create(*, script: RemediationScript, user: Any, body: str, line: int
     return comment
 
 
-def revision_chain(script: RemediationScript) -> list[RemediationScript]:
-    """All revisions of the remediation this script belongs to, oldest first."""
-    root = script
-    while root.parent_id is not None:
-        root = root.parent  # type: ignore[assignment]
+def revision_chain(
+    script: RemediationScript, *, queryset: QuerySet[RemediationScript] | None = None
+) -> list[RemediationScript]:
+    """All revisions of the remediation this script belongs to, oldest first, from one query.
+
+    Revisions share the anomaly and fingerprint; ``queryset`` lets a caller choose the columns or
+    related rows it needs (the admin loads a few columns, the API the serializer's relations).
+    """
+    base = queryset if queryset is not None else RemediationScript.objects.all()
+    candidates = list(base.filter(anomaly_id=script.anomaly_id, fingerprint=script.fingerprint))
+    by_id = {c.pk: c for c in candidates}
+    children: dict[Any, list[RemediationScript]] = defaultdict(list)
+    for candidate in candidates:
+        children[candidate.parent_id].append(candidate)
+    root = by_id.get(script.pk, script)
+    while root.parent_id in by_id:
+        root = by_id[root.parent_id]
     chain = [root]
-    while True:
-        child = RemediationScript.objects.filter(parent=chain[-1]).order_by("revision").first()
-        if child is None:
-            return chain
-        chain.append(child)
+    while children.get(chain[-1].pk):
+        chain.append(min(children[chain[-1].pk], key=lambda c: c.revision))
+    return chain

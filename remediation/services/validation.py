@@ -97,19 +97,8 @@ def run_validators(
     forward = validate_script(script, language=language, context=context)
     rollback_result = None
     if rollback:
-        # The rollback applies to the changed file, not the original, and is judged one strictness
-        # level lower (see Strictness.for_rollback).
-        rollback_context = ValidationContext(**{
-            **_context_fields(context),
-            "current_config": None,
-            "strictness": context.strictness.for_rollback,
-        })
-        rollback_result = validate_script(rollback, language=language, context=rollback_context)
+        rollback_result = validate_script(rollback, language=language, context=context.for_rollback())
     return ScriptValidation(forward, rollback_result)
-
-
-def _context_fields(context: ValidationContext) -> dict[str, Any]:
-    return {name: getattr(context, name) for name in ValidationContext.__dataclass_fields__}
 
 
 def store_validation(

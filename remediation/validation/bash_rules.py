@@ -1199,10 +1199,6 @@ def is_dev_tcp(text: str) -> bool:
     )
 
 
-def _stage_names(cmds: list[Command]) -> set[str]:
-    return {c.name for c in cmds}
-
-
 def _is_decoder(cmd: Command) -> bool:
     if cmd.name in ("base64", "base32"):
         return cmd.has_flag("-d", "--decode", "-D")
@@ -1342,9 +1338,6 @@ class CommandRules:
                     line,
                     f"PATH puts {first or 'the current directory'} first: commands can resolve to planted binaries",
                 )
-
-    def check_function(self, name: str, body_commands: list[str], pipes_to_self: bool, background: bool) -> None:
-        """Called by the analysis for each function definition."""
 
     # -- helpers ------------------------------------------------------------------------------
     def _name(self, cmd: Command) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable
-from typing import Protocol
 
 from remediation.validation.common import cross_language_findings
 from remediation.validation.types import (
@@ -18,11 +17,6 @@ from remediation.validation.types import (
     ValidationResult,
     ValidationStatus,
 )
-
-
-class LanguageValidator(Protocol):
-    def __call__(self, text: str, context: ValidationContext) -> LanguageReport: ...
-
 
 #: module path of each language validator; each module exposes ``validate(text, context)``.
 _VALIDATOR_MODULES: dict[Language, str] = {

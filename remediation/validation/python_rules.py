@@ -7,8 +7,9 @@ catalogued by their own validators.
 
 from __future__ import annotations
 
+from remediation.validation.bash_rules import SCOPE_EXAMPLE_CONTEXT as BASH_SCOPE_EXAMPLE_CONTEXT
 from remediation.validation.sql_rules import RuleDoc, catalogue_markdown
-from remediation.validation.types import Severity, TargetSystem, ValidationContext
+from remediation.validation.types import Severity, ValidationContext
 
 C, H, M, L = Severity.CRITICAL, Severity.HIGH, Severity.MEDIUM, Severity.LOW
 
@@ -263,16 +264,8 @@ RULES: dict[str, RuleDoc] = {
     "python.validator_error": RuleDoc(H, "A rule crashed on this input; the script is failed closed.", (), ()),
 }
 
-#: The service allow-lists every scope rule example below is checked with. Each list left empty means
-#: "no restriction known": under the default context the same examples must not fire
-#: (tests/validation/test_scope.py checks both ways).
-SCOPE_EXAMPLE_CONTEXT = ValidationContext(
-    target_system=TargetSystem.LINUX,
-    allowed_paths=("/var/log/app", "/opt/app"),
-    allowed_hosts=("api.shop.internal", ".svc.cluster.local"),
-    allowed_namespaces=("shop",),
-    allowed_databases=("app",),
-)
+#: The same example allow-lists as the bash scope rules (the two share path and host checks).
+SCOPE_EXAMPLE_CONTEXT = BASH_SCOPE_EXAMPLE_CONTEXT
 
 #: Rules that compare what the script touches with the service's allow-lists
 #: (:mod:`remediation.validation.python_scope`); silent while the matching list is empty.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -139,6 +139,11 @@ class ValidationContext:
     memory_limit_mb: int = 512
     #: The service's ceiling for a container's memory limit in manifests (None: no ceiling known).
     max_container_memory_mb: int | None = None
+
+    def for_rollback(self) -> ValidationContext:
+        """The context a rollback is judged in: it applies to the changed file (no current_config) and
+        one strictness level lower (see Strictness.for_rollback)."""
+        return replace(self, current_config=None, strictness=self.strictness.for_rollback)
 
 
 @dataclass(slots=True)

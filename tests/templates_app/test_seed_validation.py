@@ -84,7 +84,7 @@ def test_rendered_seed_passes_validation_at_high(seed):
             current = apply_patch(current, output.script)  # the rollback applies to the patched file
         context = context_for(seed, current)
         if what == "rollback":
-            context = dataclasses.replace(context, strictness=context.strictness.for_rollback)
+            context = dataclasses.replace(context.for_rollback(), current_config=current)
         result = validate_script(text, language=seed.script_language, context=context)
         failing = [
             f"{f.rule_id} ({f.severity}) line {f.line}: {f.message}"
