@@ -91,8 +91,9 @@ def _callback(run_id: str, run: StreamRun, publisher: Any) -> Callable[[str, str
         seq_text, printed_at = line.split(" ", 1)
         run.capture_ms.append((now - float(printed_at)) * 1000)
         run.sent += 1
-        publisher.send([{"type": "log", "run_id": run_id, "seq": int(seq_text), "stream": stream, "text": line,
-                         "sent_at": now}])
+        publisher.send(
+            [{"type": "log", "run_id": run_id, "seq": int(seq_text), "stream": stream, "text": line, "sent_at": now}]
+        )
 
     return on_output
 

@@ -260,8 +260,7 @@ def _revision_chain(script: RemediationScript) -> list[RemediationScript]:
     """The script's revisions, oldest first, with just the columns the review page shows."""
     return revision_chain(
         script,
-        queryset=RemediationScript.objects.select_related("revised_by")
-        .only(
+        queryset=RemediationScript.objects.select_related("revised_by").only(
             "id",
             "revision",
             "parent_id",

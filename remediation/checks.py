@@ -17,6 +17,11 @@ def notification_channels_configured(app_configs: Any = None, **kwargs: Any) -> 
     try:
         channels_from_env(os.environ)
     except NotificationConfigError as exc:
-        return [checks.Error(f"Notification settings: {exc}", id="remediation.E001",
-                             hint="See docs/notifications.md for the variables each channel needs.")]
+        return [
+            checks.Error(
+                f"Notification settings: {exc}",
+                id="remediation.E001",
+                hint="See docs/notifications.md for the variables each channel needs.",
+            )
+        ]
     return []

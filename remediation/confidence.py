@@ -119,8 +119,4 @@ def score_confidence(inputs: ConfidenceInputs) -> Confidence:
 
 def effective_line_count(script: str) -> int:
     """Lines that do something: not blank, not a comment (#, --, //)."""
-    return sum(
-        1
-        for line in script.splitlines()
-        if line.strip() and not line.lstrip().startswith(("#", "--", "//"))
-    )
+    return sum(1 for line in script.splitlines() if line.strip() and not line.lstrip().startswith(("#", "--", "//")))

@@ -147,9 +147,17 @@ def transition_script(
 ) -> RemediationScript:
     """Move one status field of a script, under a row lock, with its audit event."""
     script: RemediationScript = _locked_change(
-        RemediationScript, script_id, field=field, target=target,
-        allowed=SCRIPT_TRANSITIONS.get((field, target), frozenset()), actor=actor, verb=verb, guard=guard,
-        updates=updates, details=details, object_type="script",
+        RemediationScript,
+        script_id,
+        field=field,
+        target=target,
+        allowed=SCRIPT_TRANSITIONS.get((field, target), frozenset()),
+        actor=actor,
+        verb=verb,
+        guard=guard,
+        updates=updates,
+        details=details,
+        object_type="script",
         refusal=lambda current: f"{field} cannot change from {current} to {target}.",
     )
     return script
@@ -167,22 +175,44 @@ def transition_run(
 ) -> ExecutionRun:
     """Move an execution run's status, under a row lock, with its audit event."""
     run: ExecutionRun = _locked_change(
-        ExecutionRun, run_id, field="status", target=target, allowed=RUN_TRANSITIONS.get(target, frozenset()),
-        actor=actor, verb=verb, guard=guard, updates=updates, details=details, object_type="execution_run",
+        ExecutionRun,
+        run_id,
+        field="status",
+        target=target,
+        allowed=RUN_TRANSITIONS.get(target, frozenset()),
+        actor=actor,
+        verb=verb,
+        guard=guard,
+        updates=updates,
+        details=details,
+        object_type="execution_run",
         refusal=lambda current: f"Execution run {run_id} cannot change from {current} to {target}.",
     )
     return run
 
 
 def transition_rollback(
-    run_id: UUID | str, *, target: str, actor: Actor, verb: str, guard: Guard | None = None,
+    run_id: UUID | str,
+    *,
+    target: str,
+    actor: Actor,
+    verb: str,
+    guard: Guard | None = None,
     details: Mapping[str, Any] | None = None,
 ) -> ExecutionRun:
     """Move a target run's rollback_status, under a row lock, with its audit event."""
     run: ExecutionRun = _locked_change(
-        ExecutionRun, run_id, field="rollback_status", target=target,
-        allowed=ROLLBACK_TRANSITIONS.get(target, frozenset()), actor=actor, verb=verb, guard=guard, updates=None,
-        details=details, object_type="execution_run",
+        ExecutionRun,
+        run_id,
+        field="rollback_status",
+        target=target,
+        allowed=ROLLBACK_TRANSITIONS.get(target, frozenset()),
+        actor=actor,
+        verb=verb,
+        guard=guard,
+        updates=None,
+        details=details,
+        object_type="execution_run",
         refusal=lambda current: f"Rollback of run {run_id} cannot change from {current} to {target}.",
     )
     return run

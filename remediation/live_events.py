@@ -100,8 +100,9 @@ class LivePublisher:
                     try:
                         loop.run_until_complete(layer.group_send(self.group, _group_message(batch)))
                     except Exception:
-                        logger.warning("could not publish %d live event(s) to %s", len(batch), self.group,
-                                       exc_info=True)
+                        logger.warning(
+                            "could not publish %d live event(s) to %s", len(batch), self.group, exc_info=True
+                        )
                 if stop:
                     return
         finally:

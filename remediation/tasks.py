@@ -12,8 +12,13 @@ from django.db import InterfaceError, OperationalError
 from remediation.models import ExecutionRun, NotificationRecord, RemediationScript
 
 TRANSIENT = (OperationalError, InterfaceError, ConnectionError)
-RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": True, "retry_backoff_max": 300, "retry_jitter": True,
-         "max_retries": 5}
+RETRY = {
+    "autoretry_for": TRANSIENT,
+    "retry_backoff": True,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
 
 
 @shared_task(bind=True, **RETRY)

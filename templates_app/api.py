@@ -24,10 +24,30 @@ class TemplateOutputSerializer(serializers.ModelSerializer[RemediationTemplate])
 
     class Meta:
         model = RemediationTemplate
-        fields = ["id", "name", "description", "root_cause_category", "script_language", "target_systems",
-                  "required_capabilities", "template_content", "rollback_content", "rollback_unavailable_reason",
-                  "template_variables", "safety_checks", "version", "source", "is_active", "is_quarantined",
-                  "quarantine_reason", "success_count", "failure_count", "success_rate", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "root_cause_category",
+            "script_language",
+            "target_systems",
+            "required_capabilities",
+            "template_content",
+            "rollback_content",
+            "rollback_unavailable_reason",
+            "template_variables",
+            "safety_checks",
+            "version",
+            "source",
+            "is_active",
+            "is_quarantined",
+            "quarantine_reason",
+            "success_count",
+            "failure_count",
+            "success_rate",
+            "created_at",
+            "updated_at",
+        ]
         read_only_fields = fields
 
 
@@ -36,13 +56,16 @@ class TemplateInputSerializer(serializers.Serializer[Any]):
     description = serializers.CharField(required=False, allow_blank=True, default="")
     root_cause_category = serializers.RegexField(r"^[a-z][a-z0-9_]{1,63}$")
     script_language = serializers.ChoiceField(choices=ScriptLanguage.choices)
-    target_systems = serializers.ListField(child=serializers.ChoiceField(choices=TargetSystem.choices),
-                                           allow_empty=False)
-    required_capabilities = serializers.ListField(child=serializers.CharField(max_length=64), required=False,
-                                                  default=list)
+    target_systems = serializers.ListField(
+        child=serializers.ChoiceField(choices=TargetSystem.choices), allow_empty=False
+    )
+    required_capabilities = serializers.ListField(
+        child=serializers.CharField(max_length=64), required=False, default=list
+    )
     template_content = serializers.CharField(max_length=256 * 1024, trim_whitespace=False)
-    rollback_content = serializers.CharField(max_length=256 * 1024, required=False, allow_null=True,
-                                             allow_blank=True, default=None, trim_whitespace=False)
+    rollback_content = serializers.CharField(
+        max_length=256 * 1024, required=False, allow_null=True, allow_blank=True, default=None, trim_whitespace=False
+    )
     rollback_unavailable_reason = serializers.CharField(required=False, allow_blank=True, default="")
     template_variables = serializers.ListField(child=serializers.DictField(), required=False, default=list)
     safety_checks = serializers.ListField(child=serializers.CharField(), required=False, default=list)
@@ -92,8 +115,19 @@ class TemplateDetailApi(APIView):
 class ProposalOutputSerializer(serializers.ModelSerializer[TemplateProposal]):
     class Meta:
         model = TemplateProposal
-        fields = ["id", "root_cause_category", "script_language", "target_system", "proposed_content",
-                  "proposed_variables", "source_script", "success_count", "status", "created_template", "created_at"]
+        fields = [
+            "id",
+            "root_cause_category",
+            "script_language",
+            "target_system",
+            "proposed_content",
+            "proposed_variables",
+            "source_script",
+            "success_count",
+            "status",
+            "created_template",
+            "created_at",
+        ]
         read_only_fields = fields
 
 
@@ -120,8 +154,11 @@ class ProposalAcceptApi(APIView):
 
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
-        template = proposal_accept(proposal=get_object_or_404(proposals_visible_to(request.user), pk=pk), user=request.user,
-                                   name=body.validated_data["name"])
+        template = proposal_accept(
+            proposal=get_object_or_404(proposals_visible_to(request.user), pk=pk),
+            user=request.user,
+            name=body.validated_data["name"],
+        )
         return Response(TemplateOutputSerializer(template).data, status=status.HTTP_201_CREATED)
 
 
@@ -137,8 +174,11 @@ class ProposalDismissApi(APIView):
 
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
-        proposal = proposal_dismiss(proposal=get_object_or_404(proposals_visible_to(request.user), pk=pk), user=request.user,
-                                    justification=body.validated_data["justification"])
+        proposal = proposal_dismiss(
+            proposal=get_object_or_404(proposals_visible_to(request.user), pk=pk),
+            user=request.user,
+            justification=body.validated_data["justification"],
+        )
         return Response(ProposalOutputSerializer(proposal).data)
 
 
@@ -154,6 +194,9 @@ class TemplateReleaseApi(APIView):
     def post(self, request: Request, pk: Any) -> Response:
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
-        template = template_release(template=get_object_or_404(RemediationTemplate, pk=pk),
-                                    actor=Actor.of(request.user), justification=body.validated_data["justification"])
+        template = template_release(
+            template=get_object_or_404(RemediationTemplate, pk=pk),
+            actor=Actor.of(request.user),
+            justification=body.validated_data["justification"],
+        )
         return Response(TemplateOutputSerializer(template).data)

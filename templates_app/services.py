@@ -107,8 +107,14 @@ def template_delete(*, template: RemediationTemplate, actor: Actor) -> None:
     """Deactivate rather than delete: scripts keep pointing at the versions they were rendered from."""
     with transaction.atomic():
         RemediationTemplate.objects.filter(pk=template.pk).update(is_active=False, updated_at=timezone.now())
-        record_event(actor=actor, verb="template.deleted", object_type="template", object_id=template.pk,
-                     before={"is_active": True}, after={"is_active": False})
+        record_event(
+            actor=actor,
+            verb="template.deleted",
+            object_type="template",
+            object_id=template.pk,
+            before={"is_active": True},
+            after={"is_active": False},
+        )
 
 
 @dataclass(frozen=True)
@@ -127,8 +133,9 @@ def seed_templates(*, path: Path | None = None, update: bool = False, actor: Act
             template_create(data=_seed_fields(seed), actor=actor, source=TemplateSource.SEED)
             created += 1
         elif existing.seed_checksum != seed.checksum and update:
-            template_update(template=existing, data={**_seed_fields(seed), "change_note": "seed file changed"},
-                            actor=actor)
+            template_update(
+                template=existing, data={**_seed_fields(seed), "change_note": "seed file changed"}, actor=actor
+            )
             updated += 1
         else:
             unchanged += 1
@@ -175,8 +182,14 @@ def template_record_outcome(*, template_id: UUID | str, succeeded: bool) -> Reme
             template.quarantined_at = timezone.now()
             template.quarantine_reason = reason
             template.save(update_fields=["is_quarantined", "quarantined_at", "quarantine_reason", "updated_at"])
-            record_event(actor=SYSTEM, verb="template.quarantined", object_type="template",
-                         object_id=template.pk, after={"is_quarantined": True}, details={"reason": reason})
+            record_event(
+                actor=SYSTEM,
+                verb="template.quarantined",
+                object_type="template",
+                object_id=template.pk,
+                after={"is_quarantined": True},
+                details={"reason": reason},
+            )
             from remediation.services.notify import notify_template_quarantined
 
             notify_template_quarantined(template)
@@ -209,8 +222,14 @@ def template_release(*, template: RemediationTemplate, actor: Actor, justificati
         RemediationTemplate.objects.filter(pk=template.pk).update(
             is_quarantined=False, consecutive_failures=0, quarantine_reason="", updated_at=timezone.now()
         )
-        record_event(actor=actor, verb="template.released", object_type="template", object_id=template.pk,
-                     before={"is_quarantined": True}, after={"is_quarantined": False},
-                     details={"justification": justification})
+        record_event(
+            actor=actor,
+            verb="template.released",
+            object_type="template",
+            object_id=template.pk,
+            before={"is_quarantined": True},
+            after={"is_quarantined": False},
+            details={"justification": justification},
+        )
     template.refresh_from_db()
     return template

@@ -15,8 +15,11 @@ import time
 
 SERVICES = {
     "RabbitMQ": ("127.0.0.1", 5672, ["rabbitmq-server", "-detached"]),
-    "Redis": ("127.0.0.1", 6379, ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379",
-                                  "--save", ""]),
+    "Redis": (
+        "127.0.0.1",
+        6379,
+        ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", ""],
+    ),
 }
 
 

@@ -26,9 +26,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
             raw = header[1].decode("ascii")
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
-        token = (
-            ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw), is_active=True).first()
-        )
+        token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw), is_active=True).first()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
         now = timezone.now()

@@ -18,11 +18,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
             body["field"] = exc.field
         return Response(body, status=exc.http_status)
     response = exception_handler(exc, context)
-    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(
-        response.data, dict
-    ):
+    if response is not None and response.status_code == status.HTTP_400_BAD_REQUEST and isinstance(response.data, dict):
         fields = [key for key in response.data if key not in {"detail", "non_field_errors"}]
         if fields:
-            response.data = {"detail": f"Invalid value for field '{fields[0]}'.", "field": fields[0],
-                             "errors": response.data}
+            response.data = {
+                "detail": f"Invalid value for field '{fields[0]}'.",
+                "field": fields[0],
+                "errors": response.data,
+            }
     return response

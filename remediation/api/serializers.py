@@ -24,13 +24,43 @@ class ScriptOutputSerializer(serializers.ModelSerializer[RemediationScript]):
     class Meta:
         model = RemediationScript
         fields = [
-            "id", "anomaly_id", "service", "root_cause_category", "root_cause_analysis", "template",
-            "template_version", "generator", "model_name", "script_language", "target_system", "generated_script",
-            "rollback_script", "explanation", "confidence_score", "confidence_level", "confidence_factors",
-            "needs_detailed_review", "validation_status", "validation_findings", "rollback_findings", "side_effects",
-            "approval_status", "approval_expires_at", "execution_status", "revision", "parent_id",
-            "is_current_revision", "prompt_tokens", "completion_tokens", "cost_usd", "fingerprint", "error",
-            "created_at", "validated_at", "approved_at", "executed_at",
+            "id",
+            "anomaly_id",
+            "service",
+            "root_cause_category",
+            "root_cause_analysis",
+            "template",
+            "template_version",
+            "generator",
+            "model_name",
+            "script_language",
+            "target_system",
+            "generated_script",
+            "rollback_script",
+            "explanation",
+            "confidence_score",
+            "confidence_level",
+            "confidence_factors",
+            "needs_detailed_review",
+            "validation_status",
+            "validation_findings",
+            "rollback_findings",
+            "side_effects",
+            "approval_status",
+            "approval_expires_at",
+            "execution_status",
+            "revision",
+            "parent_id",
+            "is_current_revision",
+            "prompt_tokens",
+            "completion_tokens",
+            "cost_usd",
+            "fingerprint",
+            "error",
+            "created_at",
+            "validated_at",
+            "approved_at",
+            "executed_at",
         ]
         read_only_fields = fields
 
@@ -67,8 +97,19 @@ class AuditEventSerializer(serializers.ModelSerializer[AuditEvent]):
 
     class Meta:
         model = AuditEvent
-        fields = ["id", "at", "actor", "actor_kind", "verb", "object_type", "object_id", "before", "after",
-                  "details", "request_id"]
+        fields = [
+            "id",
+            "at",
+            "actor",
+            "actor_kind",
+            "verb",
+            "object_type",
+            "object_id",
+            "before",
+            "after",
+            "details",
+            "request_id",
+        ]
 
 
 class CommentSerializer(serializers.ModelSerializer[ReviewComment]):
@@ -83,7 +124,25 @@ class CommentSerializer(serializers.ModelSerializer[ReviewComment]):
 class RunSerializer(serializers.ModelSerializer[ExecutionRun]):
     class Meta:
         model = ExecutionRun
-        fields = ["id", "script", "environment", "backend", "status", "attempt", "worker", "exit_code",
-                  "killed_reason", "log", "log_truncated", "resource_usage", "snapshot", "rollback_status", "error",
-                  "created_at", "started_at", "finished_at", "lease_expires_at"]
+        fields = [
+            "id",
+            "script",
+            "environment",
+            "backend",
+            "status",
+            "attempt",
+            "worker",
+            "exit_code",
+            "killed_reason",
+            "log",
+            "log_truncated",
+            "resource_usage",
+            "snapshot",
+            "rollback_status",
+            "error",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "lease_expires_at",
+        ]
         read_only_fields = fields

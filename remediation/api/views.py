@@ -38,8 +38,10 @@ from remediation.services import approval, execution, intake, review, rollback
 
 
 def _scripts(request: Request) -> QuerySet[RemediationScript]:
-    return scripts_visible_to(request.user).select_related("template", "template_version").prefetch_related(
-        Prefetch("validation_reports", queryset=ValidationReport.objects.order_by("-created_at"))
+    return (
+        scripts_visible_to(request.user)
+        .select_related("template", "template_version")
+        .prefetch_related(Prefetch("validation_reports", queryset=ValidationReport.objects.order_by("-created_at")))
     )
 
 
@@ -63,8 +65,15 @@ class ScriptFilter(django_filters.FilterSet):
 
     class Meta:
         model = RemediationScript
-        fields = ["service", "root_cause_category", "confidence_level", "validation_status", "approval_status",
-                  "execution_status", "current"]
+        fields = [
+            "service",
+            "root_cause_category",
+            "confidence_level",
+            "validation_status",
+            "approval_status",
+            "execution_status",
+            "current",
+        ]
 
 
 class GenerateApi(APIView):
@@ -78,11 +87,20 @@ class GenerateApi(APIView):
     throttle_scope = "generate"
 
     @extend_schema(
-        request=inline_serializer("RcaFinding", fields={"root_cause_category": serializers.CharField(),
-                                                        "summary": serializers.CharField(),
-                                                        "confidence": serializers.FloatField(),
-                                                        "target_system": serializers.CharField()}),
-        responses={202: ScriptOutputSerializer, 200: ScriptOutputSerializer, 400: OpenApiResponse(description="bad RCA")},
+        request=inline_serializer(
+            "RcaFinding",
+            fields={
+                "root_cause_category": serializers.CharField(),
+                "summary": serializers.CharField(),
+                "confidence": serializers.FloatField(),
+                "target_system": serializers.CharField(),
+            },
+        ),
+        responses={
+            202: ScriptOutputSerializer,
+            200: ScriptOutputSerializer,
+            400: OpenApiResponse(description="bad RCA"),
+        },
     )
     def post(self, request: Request) -> Response:
         script, created = intake.request_remediation(payload=request.data, actor=Actor.of(request.user))
@@ -131,8 +149,9 @@ class ScriptApproveApi(APIView):
     def post(self, request: Request, pk: Any) -> Response:
         body = _Justification(data=request.data)
         body.is_valid(raise_exception=True)
-        script = approval.script_approve(script=_script(request, pk), user=request.user,
-                                         justification=body.validated_data["justification"])
+        script = approval.script_approve(
+            script=_script(request, pk), user=request.user, justification=body.validated_data["justification"]
+        )
         return _output(script)
 
 
@@ -146,8 +165,9 @@ class ScriptRejectApi(APIView):
     def post(self, request: Request, pk: Any) -> Response:
         body = self.Input(data=request.data)
         body.is_valid(raise_exception=True)
-        script = approval.script_reject(script=_script(request, pk), user=request.user,
-                                        justification=body.validated_data["justification"])
+        script = approval.script_reject(
+            script=_script(request, pk), user=request.user, justification=body.validated_data["justification"]
+        )
         return _output(script)
 
 
@@ -169,8 +189,14 @@ class ScriptReviseApi(APIView):
 
     class Input(serializers.Serializer[Any]):
         generated_script = serializers.CharField(max_length=512 * 1024, trim_whitespace=False)
-        rollback_script = serializers.CharField(max_length=512 * 1024, required=False, allow_null=True,
-                                                allow_blank=True, default=None, trim_whitespace=False)
+        rollback_script = serializers.CharField(
+            max_length=512 * 1024,
+            required=False,
+            allow_null=True,
+            allow_blank=True,
+            default=None,
+            trim_whitespace=False,
+        )
         note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
 
     @extend_schema(request=Input, responses={201: ScriptOutputSerializer})
@@ -226,8 +252,12 @@ class ScriptCommentsApi(APIView):
     def post(self, request: Request, pk: Any) -> Response:
         body = CommentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        comment = review.comment_create(script=_script(request, pk), user=request.user,
-                                        body=body.validated_data["body"], line=body.validated_data.get("line"))
+        comment = review.comment_create(
+            script=_script(request, pk),
+            user=request.user,
+            body=body.validated_data["body"],
+            line=body.validated_data.get("line"),
+        )
         return Response(CommentSerializer(comment).data, status=status.HTTP_201_CREATED)
 
 
@@ -241,9 +271,11 @@ class ScriptAuditApi(APIView):
         script = _script(request, pk)
         revision_ids = [s.pk for s in review.revision_chain(script)]
         run_ids = [str(i) for i in ExecutionRun.objects.filter(script_id__in=revision_ids).values_list("pk", flat=True)]
-        events = audit_events_visible_to(request.user).filter(
-            object_type__in=["script", "execution_run"], object_id__in=[*map(str, revision_ids), *run_ids]
-        ).order_by("at", "id")
+        events = (
+            audit_events_visible_to(request.user)
+            .filter(object_type__in=["script", "execution_run"], object_id__in=[*map(str, revision_ids), *run_ids])
+            .order_by("at", "id")
+        )
         return Response(AuditEventSerializer(events, many=True).data)
 
 

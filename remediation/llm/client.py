@@ -84,10 +84,7 @@ class LlmSettings:
     def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float | None:
         if self.input_cost_per_mtok is None or self.output_cost_per_mtok is None:
             return None
-        return (
-            prompt_tokens * self.input_cost_per_mtok
-            + completion_tokens * self.output_cost_per_mtok
-        ) / 1_000_000
+        return (prompt_tokens * self.input_cost_per_mtok + completion_tokens * self.output_cost_per_mtok) / 1_000_000
 
 
 @dataclass(frozen=True)
@@ -150,9 +147,7 @@ class LlmOutputError(LlmError):
 def build_client(settings: LlmSettings) -> openai.OpenAI:
     """An OpenAI client with its own retries off; ours count and classify every attempt."""
     if not settings.enabled:
-        raise LlmError(
-            "No LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL.", retryable=False
-        )
+        raise LlmError("No LLM configured: set OPENAI_API_KEY or OPENAI_BASE_URL.", retryable=False)
     return openai.OpenAI(
         # Always pass a key: with None the client would read OPENAI_API_KEY from the environment
         # behind the caller's back.
@@ -174,11 +169,7 @@ def _retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
         try:
             value = float(raw) / divisor
         except ValueError:
-            parsed = (
-                email.utils.parsedate_to_datetime(raw)
-                if header == "retry-after"
-                else None
-            )
+            parsed = email.utils.parsedate_to_datetime(raw) if header == "retry-after" else None
             if parsed is None:
                 continue
             value = parsed.timestamp() - time.time()
@@ -189,9 +180,7 @@ def _retry_after_seconds(headers: Mapping[str, str] | None) -> float | None:
 
 def _backoff_seconds(settings: LlmSettings, retry_number: int) -> float:
     """Exponential back-off with "equal jitter": half fixed, half random, so retries spread out."""
-    ceiling = min(
-        MAX_BACKOFF_SECONDS, settings.backoff_base_seconds * (2 ** (retry_number - 1))
-    )
+    ceiling = min(MAX_BACKOFF_SECONDS, settings.backoff_base_seconds * (2 ** (retry_number - 1)))
     return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
@@ -206,15 +195,11 @@ def _classify(exc: openai.OpenAIError) -> _Failure:
     if isinstance(exc, openai.APITimeoutError):
         return _Failure(LlmError(f"LLM request timed out: {exc}", retryable=True))
     if isinstance(exc, openai.APIConnectionError):
-        return _Failure(
-            LlmError(f"Could not reach the LLM endpoint: {exc}", retryable=True)
-        )
+        return _Failure(LlmError(f"Could not reach the LLM endpoint: {exc}", retryable=True))
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         retryable = status == 429 or status >= 500 or status in _RETRYABLE_STATUS
-        retry_after = (
-            _retry_after_seconds(exc.response.headers) if status in (429, 503) else None
-        )
+        retry_after = _retry_after_seconds(exc.response.headers) if status in (429, 503) else None
         return _Failure(
             LlmError(
                 f"LLM endpoint answered HTTP {status}: {exc.message}",
@@ -226,9 +211,7 @@ def _classify(exc: openai.OpenAIError) -> _Failure:
     return _Failure(LlmError(f"LLM client error: {exc}", retryable=False))
 
 
-def call_with_retries(
-    settings: LlmSettings, operation: Callable[[openai.OpenAI], T]
-) -> tuple[T, int]:
+def call_with_retries(settings: LlmSettings, operation: Callable[[openai.OpenAI], T]) -> tuple[T, int]:
     """Run ``operation`` with a fresh client, retrying transient failures; return (result, attempts)."""
     client = build_client(settings)
     try:
@@ -256,9 +239,7 @@ def call_with_retries(
                 delay = failure.retry_after
             else:
                 delay = _backoff_seconds(settings, attempt)
-            logger.warning(
-                "LLM attempt %d failed (%s); retrying in %.2fs", attempt, error, delay
-            )
+            logger.warning("LLM attempt %d failed (%s); retrying in %.2fs", attempt, error, delay)
             time.sleep(delay)
     finally:
         client.close()
@@ -268,34 +249,25 @@ def _string_list(value: Any) -> list[str]:
     return [str(item) for item in value] if isinstance(value, list) else []
 
 
-def parse_script_output(
-    content: str | None, *, expected_language: str | None
-) -> dict[str, Any]:
+def parse_script_output(content: str | None, *, expected_language: str | None) -> dict[str, Any]:
     """Decode and check the model's JSON reply; raise LlmOutputError (without usage) when unusable."""
     if content is None or not content.strip():
         raise LlmOutputError("The model returned no content.", raw_output=content or "")
     try:
         data = json.loads(content)
     except json.JSONDecodeError as exc:
-        raise LlmOutputError(
-            f"The model's reply is not valid JSON: {exc}", raw_output=content
-        ) from exc
+        raise LlmOutputError(f"The model's reply is not valid JSON: {exc}", raw_output=content) from exc
     validator = jsonschema.Draft202012Validator(SCRIPT_RESPONSE_SCHEMA)
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     if errors:
-        described = "; ".join(
-            f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-            for e in errors[:5]
-        )
+        described = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5])
         raise LlmOutputError(
             f"The model's reply does not match the script schema: {described}",
             raw_output=content,
         )
     for required_text in ("script", "rollback_script"):
         if not data[required_text].strip():
-            raise LlmOutputError(
-                f"The model's reply has an empty {required_text}.", raw_output=content
-            )
+            raise LlmOutputError(f"The model's reply has an empty {required_text}.", raw_output=content)
     if expected_language is not None and data["language"] != expected_language:
         raise LlmOutputError(
             f"The model wrote {data['language']!r} but {expected_language!r} was asked for.",
@@ -316,9 +288,7 @@ def generate_script(
     :class:`LlmOutputError`; pass the language the prompt asked for.
     """
     if expected_language is not None and expected_language not in SCRIPT_LANGUAGES:
-        raise ValueError(
-            f"Unknown script language {expected_language!r}; expected one of {SCRIPT_LANGUAGES}"
-        )
+        raise ValueError(f"Unknown script language {expected_language!r}; expected one of {SCRIPT_LANGUAGES}")
     request: dict[str, Any] = {
         "model": settings.model,
         "messages": [dict(message) for message in messages],
@@ -334,9 +304,7 @@ def generate_script(
     if settings.max_output_tokens is not None:
         request["max_completion_tokens"] = settings.max_output_tokens
 
-    completion, attempts = call_with_retries(
-        settings, lambda client: client.chat.completions.create(**request)
-    )
+    completion, attempts = call_with_retries(settings, lambda client: client.chat.completions.create(**request))
 
     usage = completion.usage
     prompt_tokens = usage.prompt_tokens if usage else 0
@@ -364,9 +332,7 @@ def generate_script(
     if refusal:
         raise output_error(f"The model refused: {refusal}", str(refusal))
     if choice.finish_reason == "length":
-        raise output_error(
-            "The model's reply was cut off at the token limit.", message.content or ""
-        )
+        raise output_error("The model's reply was cut off at the token limit.", message.content or "")
     try:
         data = parse_script_output(message.content, expected_language=expected_language)
     except LlmOutputError as exc:

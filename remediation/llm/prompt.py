@@ -123,9 +123,7 @@ class _Fence:
     token: str
 
     def wrap(self, label: str, body: str) -> str:
-        return (
-            f"<<<BEGIN {label} {self.token}>>>\n{body}\n<<<END {label} {self.token}>>>"
-        )
+        return f"<<<BEGIN {label} {self.token}>>>\n{body}\n<<<END {label} {self.token}>>>"
 
 
 def _new_fence(*texts: str) -> _Fence:
@@ -149,10 +147,7 @@ def _bullets(items: Sequence[str]) -> str:
 
 def _system_prompt(inputs: PromptInputs, fence: _Fence) -> str:
     guidance = _LANGUAGE_GUIDANCE.get(inputs.language, "")
-    budget = (
-        ", ".join(f"{key}={value}" for key, value in sorted(inputs.budget.items()))
-        or "(no budget given)"
-    )
+    budget = ", ".join(f"{key}={value}" for key, value in sorted(inputs.budget.items())) or "(no budget given)"
     return f"""\
 You write remediation scripts for production incidents. A person or an automated policy reviews
 every script you write before it runs; your job is a safe, minimal, reviewable fix.
@@ -213,9 +208,7 @@ def _user_prompt(inputs: PromptInputs, fence: _Fence) -> str:
         parts.append(fence.wrap("TEMPLATE", inputs.closest_template))
     for index, script in enumerate(inputs.similar_scripts, start=1):
         if index == 1:
-            parts.append(
-                "Scripts that remediated similar incidents and were approved (reference only):"
-            )
+            parts.append("Scripts that remediated similar incidents and were approved (reference only):")
         parts.append(fence.wrap(f"SIMILAR_SCRIPT_{index}", script))
     if inputs.previous_script is not None or inputs.previous_findings:
         parts.append(

@@ -132,26 +132,20 @@ _RULES: tuple[_Rule, ...] = (
     _Rule(
         "url_credentials",
         # scheme://user:password@host — keep scheme and user, drop the password.
-        re.compile(
-            rf"(?P<key>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:){_NOT_ALREADY_REDACTED}(?P<value>[^@\s/]+)(?=@)"
-        ),
+        re.compile(rf"(?P<key>\b[a-z][a-z0-9+.-]*://[^/\s:@]+:){_NOT_ALREADY_REDACTED}(?P<value>[^@\s/]+)(?=@)"),
         _keep_group("key"),
     ),
     _key_value_rule("password", _PASSWORD_KEYS),
     _key_value_rule("generic_secret", _SECRET_KEYS),
     _Rule(
         "email",
-        re.compile(
-            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"
-        ),
+        re.compile(r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b"),
     ),
 )
 
 _IPV4_RULE = _Rule(
     "ipv4",
-    re.compile(
-        r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"
-    ),
+    re.compile(r"(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])"),
 )
 
 # Keys whose whole value is a secret whatever it looks like (``parameters.db_password = 42``).
@@ -164,11 +158,7 @@ _SENSITIVE_KEY = re.compile(
 def _sensitive_key_kind(key: str) -> str | None:
     if not _SENSITIVE_KEY.search(key):
         return None
-    return (
-        "password"
-        if re.search(rf"(?:^|[_-]){_PASSWORD_KEYS}$", key, re.IGNORECASE)
-        else "generic_secret"
-    )
+    return "password" if re.search(rf"(?:^|[_-]){_PASSWORD_KEYS}$", key, re.IGNORECASE) else "generic_secret"
 
 
 def scrub_text(text: str, *, redact_ipv4: bool = False) -> tuple[str, dict[str, int]]:
@@ -179,9 +169,7 @@ def scrub_text(text: str, *, redact_ipv4: bool = False) -> tuple[str, dict[str, 
         marker = _marker(rule.kind)
         replace = rule.replace
 
-        def substitute(
-            match: re.Match[str], marker: str = marker, replace: Any = replace
-        ) -> str:
+        def substitute(match: re.Match[str], marker: str = marker, replace: Any = replace) -> str:
             return replace(match, marker) if replace else marker
 
         text, replaced = rule.pattern.subn(substitute, text)
@@ -196,38 +184,23 @@ class _Scrubber:
         self.redactions: list[Redaction] = []
 
     def scrub(self, value: Any, path: str, key: str | None = None) -> Any:
-        if (
-            key is not None
-            and not isinstance(value, (Mapping, list, tuple))
-            and value not in (None, "")
-        ):
+        if key is not None and not isinstance(value, (Mapping, list, tuple)) and value not in (None, ""):
             kind = _sensitive_key_kind(key)
-            if kind is not None and not (
-                isinstance(value, str) and value.startswith(REDACTION_PREFIX)
-            ):
+            if kind is not None and not (isinstance(value, str) and value.startswith(REDACTION_PREFIX)):
                 self.redactions.append(Redaction(kind=kind, path=path, count=1))
                 return _marker(kind)
         if isinstance(value, str):
             scrubbed, counts = scrub_text(value, redact_ipv4=self.redact_ipv4)
-            self.redactions.extend(
-                Redaction(kind=kind, path=path, count=n) for kind, n in counts.items()
-            )
+            self.redactions.extend(Redaction(kind=kind, path=path, count=n) for kind, n in counts.items())
             return scrubbed
         if isinstance(value, Mapping):
-            return {
-                str(k): self.scrub(v, f"{path}.{k}" if path else str(k), key=str(k))
-                for k, v in value.items()
-            }
+            return {str(k): self.scrub(v, f"{path}.{k}" if path else str(k), key=str(k)) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [
-                self.scrub(item, f"{path}[{index}]") for index, item in enumerate(value)
-            ]
+            return [self.scrub(item, f"{path}[{index}]") for index, item in enumerate(value)]
         return value
 
 
-def scrub_rca(
-    rca: Mapping[str, Any], *, redact_ipv4: bool = False
-) -> tuple[dict[str, Any], list[Redaction]]:
+def scrub_rca(rca: Mapping[str, Any], *, redact_ipv4: bool = False) -> tuple[dict[str, Any], list[Redaction]]:
     """Deep copy of ``rca`` with secrets and personal data replaced by ``[REDACTED:<kind>]``.
 
     Dictionary keys are kept (they are field names, and the model needs them); values under a key

@@ -27,10 +27,16 @@ def token_issue(*, user: User, name: str = "", revoke_others: bool = False, acto
     with transaction.atomic():
         if revoke_others:
             ApiToken.objects.filter(user=user, is_active=True).update(is_active=False)
-        token = ApiToken.objects.create(user=user, name=name, key_hash=hash_token(raw),
-                                        prefix=raw[:TOKEN_PREFIX_LENGTH])
-        record_event(actor=actor, verb="token.issued", object_type="user", object_id=user.pk,
-                     details={"prefix": token.prefix, "revoked_others": revoke_others})
+        token = ApiToken.objects.create(
+            user=user, name=name, key_hash=hash_token(raw), prefix=raw[:TOKEN_PREFIX_LENGTH]
+        )
+        record_event(
+            actor=actor,
+            verb="token.issued",
+            object_type="user",
+            object_id=user.pk,
+            details={"prefix": token.prefix, "revoked_others": revoke_others},
+        )
     return IssuedToken(raw, token)
 
 
@@ -66,8 +72,13 @@ def agent_create(
         agent.user.groups.set([Group.objects.get(name=Role.AGENT)])
         _set_services(agent.user, services)
         issued = token_issue(user=agent.user, name=f"agent {name}", revoke_others=True, actor=actor)
-        record_event(actor=actor, verb="agent.created" if created else "agent.rotated", object_type="agent",
-                     object_id=agent.pk, after={"capabilities": list(capabilities), "services": list(services)})
+        record_event(
+            actor=actor,
+            verb="agent.created" if created else "agent.rotated",
+            object_type="agent",
+            object_id=agent.pk,
+            after={"capabilities": list(capabilities), "services": list(services)},
+        )
     return agent, issued, created
 
 
@@ -85,6 +96,11 @@ def user_create_or_update(
         user.save()
         user.groups.set([Group.objects.get(name=role.value)])
         _set_services(user, services)
-        record_event(actor=actor, verb="user.created" if created else "user.updated", object_type="user",
-                     object_id=user.pk, after={"username": username, "role": role.value, "services": list(services)})
+        record_event(
+            actor=actor,
+            verb="user.created" if created else "user.updated",
+            object_type="user",
+            object_id=user.pk,
+            after={"username": username, "role": role.value, "services": list(services)},
+        )
     return user, created

@@ -449,8 +449,7 @@ def agent_log_append(*, agent: Agent, run_id: ObjectId, lines: Sequence[LogLineI
             try:
                 publish_many(events)  # one group message for the whole batch
             except Exception:
-                logger.warning("could not publish %d live log line(s) for run %s", len(events), run_id,
-                               exc_info=True)
+                logger.warning("could not publish %d live log line(s) for run %s", len(events), run_id, exc_info=True)
 
         transaction.on_commit(publish_lines)
     return LogAppendResult(stored=len(fresh), duplicates=len(lines) - len(fresh))
@@ -492,8 +491,12 @@ def _run_outcome(report: AgentReport) -> str:
 
 def agent_report(*, agent: Agent, run_id: ObjectId, report: AgentReport) -> ExecutionRun:
     """Record the agent's result: run SUCCESS/FAILED/TIMED_OUT, script SUCCESS/FAILED (see module docstring)."""
-    refuse_nul_characters(validation=report.validation, refused=report.refused, stdout_tail=report.stdout_tail,
-                          stderr_tail=report.stderr_tail)
+    refuse_nul_characters(
+        validation=report.validation,
+        refused=report.refused,
+        stdout_tail=report.stdout_tail,
+        stderr_tail=report.stderr_tail,
+    )
     run = _claimed_run(agent, run_id)
     script = run.script
     if not report.refused:

@@ -50,15 +50,17 @@ def _approval_guard(user: Any, justification: str) -> Any:
                 code="validation_not_passed",
             )
         if script.approval_expires_at and script.approval_expires_at <= timezone.now():
-            raise TransitionRefused("The approval window has expired; the script can no longer run.",
-                                    code="approval_expired")
+            raise TransitionRefused(
+                "The approval window has expired; the script can no longer run.", code="approval_expired"
+            )
         if script.requested_by_id is not None and script.requested_by_id == user.pk:
             raise ActionForbidden("Four-eyes: the requester of a remediation cannot approve it.", code="four_eyes")
         if script.revised_by_id is not None and script.revised_by_id == user.pk:
             raise ActionForbidden("Four-eyes: the author of a revision cannot approve it.", code="four_eyes")
         if script.confidence_level == ConfidenceLevel.LOW and not justification.strip():
-            raise InvalidInput("Approving a LOW-confidence script needs a written justification.",
-                               field="justification")
+            raise InvalidInput(
+                "Approving a LOW-confidence script needs a written justification.", field="justification"
+            )
 
     return guard
 
@@ -72,12 +74,16 @@ def script_approve(*, script: RemediationScript, user: Any, justification: str =
     with transaction.atomic():
         locked = RemediationScript.objects.select_for_update().get(pk=script.pk)
         if locked.approval_status != ApprovalStatus.REQUIRED:
-            raise TransitionRefused(f"approval_status cannot change from {locked.approval_status} to APPROVED.",
-                                    code="illegal_transition", field="approval_status")
+            raise TransitionRefused(
+                f"approval_status cannot change from {locked.approval_status} to APPROVED.",
+                code="illegal_transition",
+                field="approval_status",
+            )
         guard(locked)
         approvers = set(
-            locked.approval_decisions.filter(decision=ApprovalDecision.Decision.APPROVED, actor__isnull=False,
-                                             script_sha256=locked.script_sha256).values_list("actor_id", flat=True)
+            locked.approval_decisions.filter(
+                decision=ApprovalDecision.Decision.APPROVED, actor__isnull=False, script_sha256=locked.script_sha256
+            ).values_list("actor_id", flat=True)
         )
         if user.pk in approvers:
             raise TransitionRefused("You already approved this revision; another supervisor must.", code="quorum")
@@ -91,8 +97,13 @@ def script_approve(*, script: RemediationScript, user: Any, justification: str =
             expires_at=locked.approval_expires_at,
         )
         if len(approvers) + 1 < quorum:
-            record_event(actor=actor, verb="script.approval_recorded", object_type="script", object_id=locked.pk,
-                         details={"approvals": len(approvers) + 1, "quorum": quorum, "justification": justification})
+            record_event(
+                actor=actor,
+                verb="script.approval_recorded",
+                object_type="script",
+                object_id=locked.pk,
+                details={"approvals": len(approvers) + 1, "quorum": quorum, "justification": justification},
+            )
             return locked
         return transition_script(
             locked.pk,
@@ -139,33 +150,54 @@ def approvals_sweep(*, now: Any = None) -> dict[str, int]:
 
     escalated = expired = warned = 0
     escalate_before = now - timedelta(hours=settings.APPROVAL_ESCALATE_AFTER_HOURS)
-    waiting = RemediationScript.objects.filter(approval_status=ApprovalStatus.REQUIRED, is_current_revision=True,
-                                               approval_expires_at__isnull=False)
+    waiting = RemediationScript.objects.filter(
+        approval_status=ApprovalStatus.REQUIRED, is_current_revision=True, approval_expires_at__isnull=False
+    )
     for script in waiting.filter(approval_expires_at__lte=now):
         try:
-            transition_script(script.pk, field="approval_status", target=ApprovalStatus.EXPIRED, actor=SYSTEM,
-                              verb="script.approval_expired", details={"expired_at": str(script.approval_expires_at)})
+            transition_script(
+                script.pk,
+                field="approval_status",
+                target=ApprovalStatus.EXPIRED,
+                actor=SYSTEM,
+                verb="script.approval_expired",
+                details={"expired_at": str(script.approval_expires_at)},
+            )
             expired += 1
         except TransitionRefused:
             continue
     warn_before = now + timedelta(minutes=settings.APPROVAL_EXPIRING_NOTICE_MINUTES)
-    for script in waiting.filter(approval_expires_at__gt=now, approval_expires_at__lte=warn_before,
-                                 approval_expiry_warned_at__isnull=True):
+    for script in waiting.filter(
+        approval_expires_at__gt=now, approval_expires_at__lte=warn_before, approval_expiry_warned_at__isnull=True
+    ):
         with transaction.atomic():
             if RemediationScript.objects.filter(pk=script.pk, approval_expiry_warned_at__isnull=True).update(
-                    approval_expiry_warned_at=now):
-                record_event(actor=SYSTEM, verb="script.approval_expiring", object_type="script",
-                             object_id=script.pk, details={"expires_at": str(script.approval_expires_at)})
+                approval_expiry_warned_at=now
+            ):
+                record_event(
+                    actor=SYSTEM,
+                    verb="script.approval_expiring",
+                    object_type="script",
+                    object_id=script.pk,
+                    details={"expires_at": str(script.approval_expires_at)},
+                )
                 notify_approval(script, event=NotificationEvent.APPROVAL_EXPIRING)
                 warned += 1
-    for script in waiting.filter(approval_expires_at__gt=now, approval_escalated_at__isnull=True,
-                                 created_at__lte=escalate_before):
+    for script in waiting.filter(
+        approval_expires_at__gt=now, approval_escalated_at__isnull=True, created_at__lte=escalate_before
+    ):
         with transaction.atomic():
             updated = RemediationScript.objects.filter(pk=script.pk, approval_escalated_at__isnull=True).update(
-                approval_escalated_at=now)
+                approval_escalated_at=now
+            )
             if updated:
-                record_event(actor=SYSTEM, verb="script.approval_escalated", object_type="script",
-                             object_id=script.pk, details={"waiting_since": str(script.created_at)})
+                record_event(
+                    actor=SYSTEM,
+                    verb="script.approval_escalated",
+                    object_type="script",
+                    object_id=script.pk,
+                    details={"waiting_since": str(script.created_at)},
+                )
                 notify_approval(script, event=NotificationEvent.APPROVAL_ESCALATED)
                 escalated += 1
     return {"escalated": escalated, "expired": expired, "warned": warned}

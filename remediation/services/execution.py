@@ -67,8 +67,9 @@ def approval_binding_error(script: RemediationScript) -> str:
 
 def _queue_guard(script: RemediationScript) -> None:
     if script.approval_status != ApprovalStatus.APPROVED:
-        raise TransitionRefused(f"Only an APPROVED script can be executed (it is {script.approval_status}).",
-                                code="not_approved")
+        raise TransitionRefused(
+            f"Only an APPROVED script can be executed (it is {script.approval_status}).", code="not_approved"
+        )
     if script.validation_status != ValidationStatus.PASSED:
         raise TransitionRefused("Only a script whose validation PASSED can be executed.", code="validation_not_passed")
     if not script.is_current_revision:
@@ -82,8 +83,13 @@ def script_execute_queue(*, script: RemediationScript, actor: Actor, auto: bool 
     """Queue an approved script for execution; the task runs after commit."""
     with transaction.atomic():
         script = transition_script(
-            script.pk, field="execution_status", target=ExecutionStatus.QUEUED, actor=actor,
-            verb="script.execution_queued", guard=_queue_guard, details={"automatic": auto},
+            script.pk,
+            field="execution_status",
+            target=ExecutionStatus.QUEUED,
+            actor=actor,
+            verb="script.execution_queued",
+            guard=_queue_guard,
+            details={"automatic": auto},
         )
         enqueue_on_commit("remediation.tasks.execute_script_task", str(script.pk))
     return script
@@ -130,8 +136,9 @@ class RunLog:
         if self.seq <= MAX_LOG_LINES:
             self._pending.append(ExecutionLogLine(run=self.run, seq=self.seq, stream=stream, text=text))
         self.parts.append(f"[{stream}] {text}" if stream == "stderr" else text)
-        self._events.append({"type": "log", "run_id": str(self.run.pk), "seq": self.seq, "stream": stream,
-                             "text": text})
+        self._events.append(
+            {"type": "log", "run_id": str(self.run.pk), "seq": self.seq, "stream": stream, "text": text}
+        )
         if len(self._events) >= self.FLUSH_LINES or time.monotonic() - self._flushed_at >= self.FLUSH_SECONDS:
             self.flush()
 
@@ -154,24 +161,37 @@ class RunLog:
         return "\n".join(self.parts)
 
 
-def _start_run(script: RemediationScript, environment: str, attempt: int, worker: str,
-               key: str) -> ExecutionRun | None:
+def _start_run(script: RemediationScript, environment: str, attempt: int, worker: str, key: str) -> ExecutionRun | None:
     """Create and claim the stage's run; None when another worker already holds it."""
     try:
         with transaction.atomic():
             run = ExecutionRun.objects.create(
-                script=script, environment=environment, backend=settings.SANDBOX_BACKEND, attempt=attempt,
-                idempotency_key=key, script_sha256=script.script_sha256,
+                script=script,
+                environment=environment,
+                backend=settings.SANDBOX_BACKEND,
+                attempt=attempt,
+                idempotency_key=key,
+                script_sha256=script.script_sha256,
             )
     except IntegrityError:
         run = ExecutionRun.objects.get(idempotency_key=key)
         if run.status != RunStatus.PENDING:
             return None
     lease = timezone.now() + timedelta(seconds=settings.EXECUTION_LEASE_SECONDS)
-    run = transition_run(run.pk, target=RunStatus.CLAIMED, actor=SYSTEM, verb="run.claimed",
-                         updates={"worker": worker, "lease_expires_at": lease})
-    return transition_run(run.pk, target=RunStatus.RUNNING, actor=SYSTEM, verb="run.started",
-                          updates={"started_at": timezone.now(), "heartbeat_at": timezone.now()})
+    run = transition_run(
+        run.pk,
+        target=RunStatus.CLAIMED,
+        actor=SYSTEM,
+        verb="run.claimed",
+        updates={"worker": worker, "lease_expires_at": lease},
+    )
+    return transition_run(
+        run.pk,
+        target=RunStatus.RUNNING,
+        actor=SYSTEM,
+        verb="run.started",
+        updates={"started_at": timezone.now(), "heartbeat_at": timezone.now()},
+    )
 
 
 def _finish_run(run: ExecutionRun, outcome: StageOutcome, log: RunLog) -> ExecutionRun:
@@ -191,16 +211,34 @@ def _finish_run(run: ExecutionRun, outcome: StageOutcome, log: RunLog) -> Execut
         updates["rollback_status"] = RollbackStatus.AVAILABLE
     if outcome.status == RunStatus.ERRORED:
         updates["traceback"] = outcome.error
-    run = transition_run(run.pk, target=outcome.status, actor=SYSTEM, verb="run.finished", updates=updates,
-                         details={"exit_code": outcome.exit_code, "killed_reason": outcome.killed_reason})
-    status_event: StatusEvent = {"type": "status", "run_id": str(run.pk), "seq": log.seq + 1,
-                                 "status": run.status, "exit_code": run.exit_code}
+    run = transition_run(
+        run.pk,
+        target=outcome.status,
+        actor=SYSTEM,
+        verb="run.finished",
+        updates=updates,
+        details={"exit_code": outcome.exit_code, "killed_reason": outcome.killed_reason},
+    )
+    status_event: StatusEvent = {
+        "type": "status",
+        "run_id": str(run.pk),
+        "seq": log.seq + 1,
+        "status": run.status,
+        "exit_code": run.exit_code,
+    }
     log.close(status_event)
     return run
 
 
-def run_stage(script: RemediationScript, environment: str, attempt: int, worker: str,
-              runner: StageRunner, *, key: str | None = None) -> ExecutionRun | None:
+def run_stage(
+    script: RemediationScript,
+    environment: str,
+    attempt: int,
+    worker: str,
+    runner: StageRunner,
+    *,
+    key: str | None = None,
+) -> ExecutionRun | None:
     """Run one stage as a claimed, heart-beating ExecutionRun; None when another worker holds it."""
     run = _start_run(script, environment, attempt, worker, key or f"{script.pk}:{environment}:{attempt}")
     if run is None:
@@ -262,6 +300,7 @@ def execution_perform(*, script_id: UUID | str, worker: str | None = None) -> Re
         return script
     if settings.SANDBOX_BACKEND == AGENT_BACKEND and script.script_language in AGENT_LANGUAGES:
         return script  # agents on the hosts claim it through the API
+
     def binding_holds(locked: RemediationScript) -> None:
         # Checked on the locked row whose text the runners then use: an edit committed after any
         # earlier check can never run unapproved.
@@ -270,9 +309,15 @@ def execution_perform(*, script_id: UUID | str, worker: str | None = None) -> Re
             raise _BindingBroken(f"Refused at the last check: {problem}.")
 
     try:
-        script = transition_script(script.pk, field="execution_status", target=ExecutionStatus.RUNNING,
-                                   actor=SYSTEM, verb="script.execution_started", guard=binding_holds,
-                                   updates={"executed_at": timezone.now()})
+        script = transition_script(
+            script.pk,
+            field="execution_status",
+            target=ExecutionStatus.RUNNING,
+            actor=SYSTEM,
+            verb="script.execution_started",
+            guard=binding_holds,
+            updates={"executed_at": timezone.now()},
+        )
     except _BindingBroken as refused:
         return execution_failed(RemediationScript.objects.get(pk=script_id), refused.message)
     except TransitionRefused:
@@ -283,13 +328,18 @@ def execution_perform(*, script_id: UUID | str, worker: str | None = None) -> Re
     if rehearsal is None:
         return RemediationScript.objects.get(pk=script_id)
     if rehearsal.status != RunStatus.SUCCESS:
-        return execution_failed(script, f"Sandbox rehearsal {rehearsal.status.lower()}: "
-                             f"{rehearsal.error.splitlines()[-1] if rehearsal.error else f'exit {rehearsal.exit_code}'}")
+        return execution_failed(
+            script,
+            f"Sandbox rehearsal {rehearsal.status.lower()}: "
+            f"{rehearsal.error.splitlines()[-1] if rehearsal.error else f'exit {rehearsal.exit_code}'}",
+        )
     target = run_stage(script, ExecutionEnvironment.TARGET, attempt, worker, target_runner(script))
     if target is None:
         return RemediationScript.objects.get(pk=script_id)
     if target.status != RunStatus.SUCCESS:
-        script = execution_failed(script, f"Target run {target.status.lower()}: exit {target.exit_code} {target.error[-300:]}")
+        script = execution_failed(
+            script, f"Target run {target.status.lower()}: exit {target.exit_code} {target.error[-300:]}"
+        )
         from remediation.services.rollback import run_rollback_after_failure
 
         run_rollback_after_failure(script=script, run=target)
@@ -309,8 +359,14 @@ def execution_failed(script: RemediationScript, reason: str, *, actor: Actor = S
     from remediation.services.notify import notify_execution_failed
 
     with transaction.atomic():
-        script = transition_script(script.pk, field="execution_status", target=ExecutionStatus.FAILED,
-                                   actor=actor, verb="script.execution_failed", details={"reason": reason})
+        script = transition_script(
+            script.pk,
+            field="execution_status",
+            target=ExecutionStatus.FAILED,
+            actor=actor,
+            verb="script.execution_failed",
+            details={"reason": reason},
+        )
         _record_template_outcome(script, succeeded=False)
         notify_execution_failed(script, reason)
     return script
@@ -321,8 +377,13 @@ def execution_succeeded(script: RemediationScript, *, actor: Actor = SYSTEM) -> 
     from remediation.services.notify import notify_high_auto_executed
 
     with transaction.atomic():
-        script = transition_script(script.pk, field="execution_status", target=ExecutionStatus.SUCCESS,
-                                   actor=actor, verb="script.execution_succeeded")
+        script = transition_script(
+            script.pk,
+            field="execution_status",
+            target=ExecutionStatus.SUCCESS,
+            actor=actor,
+            verb="script.execution_succeeded",
+        )
         _record_template_outcome(script, succeeded=True)
         if script.generator == "llm":
             from remediation.services.promotion import propose_template_if_proven
@@ -349,22 +410,31 @@ def script_execute(*, script: RemediationScript, user: Any) -> RemediationScript
 def leases_sweep() -> int:
     """Release runs whose worker stopped heartbeating, and fail their script (periodic task)."""
     released = 0
-    for run in ExecutionRun.objects.filter(status__in=[RunStatus.CLAIMED, RunStatus.RUNNING],
-                                           lease_expires_at__lt=timezone.now()):
+    for run in ExecutionRun.objects.filter(
+        status__in=[RunStatus.CLAIMED, RunStatus.RUNNING], lease_expires_at__lt=timezone.now()
+    ):
         if run.backend == "agent" and run.status == RunStatus.CLAIMED:
             # Nothing ran yet: hand the run back so another agent can claim it.
             try:
-                transition_run(run.pk, target=RunStatus.PENDING, actor=SYSTEM, verb="run.lease_released",
-                               updates={"claimed_by": None, "lease_expires_at": None})
+                transition_run(
+                    run.pk,
+                    target=RunStatus.PENDING,
+                    actor=SYSTEM,
+                    verb="run.lease_released",
+                    updates={"claimed_by": None, "lease_expires_at": None},
+                )
             except TransitionRefused:
                 continue
             released += 1
             continue
         try:
-            transition_run(run.pk, target=RunStatus.ERRORED if run.status == RunStatus.RUNNING else RunStatus.FAILED,
-                           actor=SYSTEM, verb="run.lease_expired",
-                           updates={"error": "the worker stopped heartbeating; lease expired",
-                                    "finished_at": timezone.now()})
+            transition_run(
+                run.pk,
+                target=RunStatus.ERRORED if run.status == RunStatus.RUNNING else RunStatus.FAILED,
+                actor=SYSTEM,
+                verb="run.lease_expired",
+                updates={"error": "the worker stopped heartbeating; lease expired", "finished_at": timezone.now()},
+            )
         except TransitionRefused:
             continue
         released += 1

@@ -145,8 +145,9 @@ def _reuse_draft(script: RemediationScript, notes: list[str]) -> Draft | None:
     approval binds to it afresh.
     """
     proven = (
-        RemediationScript.objects.filter(fingerprint=script.fingerprint, execution_status=ExecutionStatus.SUCCESS,
-                                         is_current_revision=True)
+        RemediationScript.objects.filter(
+            fingerprint=script.fingerprint, execution_status=ExecutionStatus.SUCCESS, is_current_revision=True
+        )
         .exclude(pk=script.pk)
         .select_related("template")
         .order_by("-executed_at")
@@ -185,16 +186,28 @@ def _fallback_draft(rca: dict[str, Any], notes: list[str]) -> Draft | None:
         notes.append(f"fallback template {name}: cannot fill {', '.join(problems)}")
         return None
     try:
-        rendered = render_template(content=template.template_content, rollback=template.rollback_content,
-                                   language=template.script_language, specs=specs, values=resolved.values)
+        rendered = render_template(
+            content=template.template_content,
+            rollback=template.rollback_content,
+            language=template.script_language,
+            specs=specs,
+            values=resolved.values,
+        )
     except (VariableError, TemplateRenderError) as exc:
         notes.append(f"fallback template {name}: {exc}")
         return None
     notes.append(f"no remediation fits; using the configured fallback action {name}")
-    return Draft(script=rendered.script, rollback=rendered.rollback, language=rendered.language,
-                 generator=Generator.FALLBACK, explanation=template.description,
-                 candidate=TemplateCandidate(template, specs, resolved, 0.0), completeness=resolved.completeness,
-                 notes=notes, fallback=True)
+    return Draft(
+        script=rendered.script,
+        rollback=rendered.rollback,
+        language=rendered.language,
+        generator=Generator.FALLBACK,
+        explanation=template.description,
+        candidate=TemplateCandidate(template, specs, resolved, 0.0),
+        completeness=resolved.completeness,
+        notes=notes,
+        fallback=True,
+    )
 
 
 @dataclass
@@ -255,8 +268,14 @@ def _template_draft(rca: dict[str, Any], notes: list[str]) -> Draft | None:
 
 
 def _llm_draft(
-    script: RemediationScript, rca: dict[str, Any], llm: LlmSettings, notes: list[str], spent: LlmSpend,
-    embedding: RcaEmbedding, *, final_attempt: bool,
+    script: RemediationScript,
+    rca: dict[str, Any],
+    llm: LlmSettings,
+    notes: list[str],
+    spent: LlmSpend,
+    embedding: RcaEmbedding,
+    *,
+    final_attempt: bool,
 ) -> Draft | None:
     scrubbed, redactions = scrub_rca(rca)
     with transaction.atomic():
@@ -309,7 +328,10 @@ def _llm_draft(
             notes=notes,
         )
         result = run_validators(
-            script=draft.script, rollback=draft.rollback, language=language, rca=rca,
+            script=draft.script,
+            rollback=draft.rollback,
+            language=language,
+            rca=rca,
             target_system=rca["target_system"],
         )
         draft.validation = result
@@ -332,8 +354,9 @@ def similar_successful_scripts(embedding: RcaEmbedding, *, limit: int = 3) -> li
     """Scripts that remediated the most similar incidents and succeeded (pgvector cosine search)."""
     # Vectors from different embedders live in different spaces: compare like with like only.
     nearest = (
-        RemediationScript.objects.filter(execution_status=ExecutionStatus.SUCCESS, embedding__isnull=False,
-                                         embedding_model=embedding.embedder.name)
+        RemediationScript.objects.filter(
+            execution_status=ExecutionStatus.SUCCESS, embedding__isnull=False, embedding_model=embedding.embedder.name
+        )
         .annotate(distance=CosineDistance("embedding", embedding.vector))
         .order_by("distance")[:limit]
     )
@@ -353,7 +376,10 @@ def _send_to_manual_review(script: RemediationScript, notes: list[str], spent: L
             cost_usd=Decimal(str(round(spent.cost_usd, 6))) if spent.cost_usd is not None else None,
         )
         record_event(
-            actor=SYSTEM, verb="generation.manual_review", object_type="script", object_id=script.pk,
+            actor=SYSTEM,
+            verb="generation.manual_review",
+            object_type="script",
+            object_id=script.pk,
             details={"reason": reason},
         )
         from remediation.services.notify import notify_script_needs_review
@@ -367,7 +393,10 @@ def _store_draft(
     script: RemediationScript, rca: dict[str, Any], draft: Draft, embedding: RcaEmbedding
 ) -> RemediationScript:
     result: ScriptValidation = draft.validation or run_validators(
-        script=draft.script, rollback=draft.rollback, language=draft.language, rca=rca,
+        script=draft.script,
+        rollback=draft.rollback,
+        language=draft.language,
+        rca=rca,
         target_system=rca["target_system"],
     )
     template = draft.candidate.template if draft.candidate else draft.reused_template
@@ -393,8 +422,7 @@ def _store_draft(
             "explanation": draft.explanation,
             "generator": draft.generator,
             "template": template,
-            "template_version": draft.reused_template_version
-            or (current_version(template) if template else None),
+            "template_version": draft.reused_template_version or (current_version(template) if template else None),
             "model_name": draft.model_name,
             "prompt_tokens": draft.prompt_tokens,
             "completion_tokens": draft.completion_tokens,

@@ -37,8 +37,9 @@ def rca_validate(payload: Any) -> dict[str, Any]:
     nul_at = nul_character_at(payload)
     if nul_at is not None:
         # PostgreSQL cannot store U+0000 in text or jsonb; refuse it here rather than fail the insert.
-        raise InvalidInput(f"Invalid RCA finding at '{nul_at or '(root)'}': contains a NUL character.",
-                           field=nul_at or "(root)")
+        raise InvalidInput(
+            f"Invalid RCA finding at '{nul_at or '(root)'}': contains a NUL character.", field=nul_at or "(root)"
+        )
     errors = sorted(_schema_validator().iter_errors(payload), key=lambda e: list(e.absolute_path))
     if errors:
         error = errors[0]
@@ -150,8 +151,9 @@ def _check_service_scope(actor: Actor, rca: dict[str, Any]) -> None:
         return
     service = rca.get("service", "")
     if not service:
-        raise ActionForbidden(f"You are scoped to {', '.join(sorted(scope))}: the RCA must name its service.",
-                              code="service_scope")
+        raise ActionForbidden(
+            f"You are scoped to {', '.join(sorted(scope))}: the RCA must name its service.", code="service_scope"
+        )
     if service not in scope:
         raise ActionForbidden(f"You are not scoped to service {service!r}.", code="service_scope")
 

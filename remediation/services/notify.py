@@ -23,12 +23,21 @@ def _script_url(script: RemediationScript) -> str:
 
 
 def notify(
-    *, event: NotificationEvent, title: str, body: str, severity: str, object_id: str = "",
+    *,
+    event: NotificationEvent,
+    title: str,
+    body: str,
+    severity: str,
+    object_id: str = "",
     details: dict[str, Any] | None = None,
 ) -> NotificationRecord:
     """Store the notification and send it once the surrounding transaction commits."""
     record = NotificationRecord.objects.create(
-        event=event.value, title=title[:300], body=body, object_id=object_id, severity=severity,
+        event=event.value,
+        title=title[:300],
+        body=body,
+        object_id=object_id,
+        severity=severity,
     )
     enqueue_on_commit("remediation.tasks.send_notification_task", record.pk)
     return record
@@ -58,9 +67,7 @@ def notification_deliver(*, record: NotificationRecord) -> bool:
     )
     results = deliver(notification, channels)
     record.attempts += 1
-    record.channel_results = [
-        {"channel": r.channel, "ok": r.ok, "status": r.status, "error": r.error} for r in results
-    ]
+    record.channel_results = [{"channel": r.channel, "ok": r.ok, "status": r.status, "error": r.error} for r in results]
     if not channels:
         record.status = NotificationRecord.Status.LOGGED
         logger.info("notification %s: %s", record.event, record.title)

@@ -39,27 +39,33 @@ def script_revise(
     if not generated_script or not generated_script.strip():
         raise InvalidInput("The revised script is empty.", field="generated_script")
     result = run_validators(
-        script=generated_script, rollback=rollback_script, language=script.script_language,
-        rca=script.root_cause_analysis, target_system=script.target_system,
+        script=generated_script,
+        rollback=rollback_script,
+        language=script.script_language,
+        rca=script.root_cause_analysis,
+        target_system=script.target_system,
     )
     with transaction.atomic():
         parent = RemediationScript.objects.select_for_update().get(pk=script.pk)
         if not parent.is_current_revision:
             raise TransitionRefused("Only the newest revision can be revised.", code="superseded")
         if parent.execution_status != ExecutionStatus.PENDING or parent.approval_status not in _REVISABLE_APPROVAL:
-            raise TransitionRefused("A script that was approved or executed cannot be revised.",
-                                    code="illegal_transition")
+            raise TransitionRefused(
+                "A script that was approved or executed cannot be revised.", code="illegal_transition"
+            )
         factors = parent.confidence_factors or {}
-        confidence = score_confidence(ConfidenceInputs(
-            rca_confidence=float(parent.root_cause_analysis.get("confidence", 0)),
-            has_template=parent.template_id is not None,
-            completeness=float(factors.get("completeness", 0.0) or 0.0),
-            validation_passed=result.passed,
-            validation_has_minor_findings=result.has_minor_findings,
-            effective_lines=effective_line_count(generated_script),
-            template_successes=parent.template.success_count if parent.template else 0,
-            template_failures=parent.template.failure_count if parent.template else 0,
-        ))
+        confidence = score_confidence(
+            ConfidenceInputs(
+                rca_confidence=float(parent.root_cause_analysis.get("confidence", 0)),
+                has_template=parent.template_id is not None,
+                completeness=float(factors.get("completeness", 0.0) or 0.0),
+                validation_passed=result.passed,
+                validation_has_minor_findings=result.has_minor_findings,
+                effective_lines=effective_line_count(generated_script),
+                template_successes=parent.template.success_count if parent.template else 0,
+                template_failures=parent.template.failure_count if parent.template else 0,
+            )
+        )
         RemediationScript.objects.filter(pk=parent.pk).update(is_current_revision=False)
         revision = RemediationScript.objects.create(
             anomaly=parent.anomaly,
@@ -86,7 +92,10 @@ def script_revise(
             embedding_model=parent.embedding_model,
         )
         record_event(
-            actor=Actor.of(user), verb="script.revised", object_type="script", object_id=revision.pk,
+            actor=Actor.of(user),
+            verb="script.revised",
+            object_type="script",
+            object_id=revision.pk,
             before={"revision": parent.revision, "script_id": str(parent.pk)},
             after={"revision": revision.revision},
             details={"note": note, "diff": revision_diff(parent, revision)[:20000]},
@@ -118,8 +127,13 @@ def comment_create(*, script: RemediationScript, user: Any, body: str, line: int
         raise InvalidInput(f"Line {line} is outside the script (1-{line_count}).", field="line")
     with transaction.atomic():
         comment = ReviewComment.objects.create(script=script, author=user, body=body, line=line)
-        record_event(actor=Actor.of(user), verb="comment.created", object_type="script", object_id=script.pk,
-                     after={"comment_id": comment.pk, "line": line})
+        record_event(
+            actor=Actor.of(user),
+            verb="comment.created",
+            object_type="script",
+            object_id=script.pk,
+            after={"comment_id": comment.pk, "line": line},
+        )
     return comment
 
 

@@ -60,16 +60,26 @@ def run_rollback_after_failure(*, script: RemediationScript, run: ExecutionRun) 
     """After a failed target run: roll back automatically when a snapshot or rollback script exists."""
     problem = _rollback_possible(run)
     if problem:
-        record_event(actor=SYSTEM, verb="rollback.unavailable", object_type="execution_run", object_id=run.pk,
-                     details={"reason": problem, "script_id": str(script.pk)})
+        record_event(
+            actor=SYSTEM,
+            verb="rollback.unavailable",
+            object_type="execution_run",
+            object_id=run.pk,
+            details={"reason": problem, "script_id": str(script.pk)},
+        )
         return
     _enqueue(run, actor=SYSTEM, automatic=True)
 
 
 def _enqueue(run: ExecutionRun, *, actor: Actor, automatic: bool) -> None:
     with transaction.atomic():
-        record_event(actor=actor, verb="rollback.requested", object_type="execution_run", object_id=run.pk,
-                     details={"script_id": str(run.script_id), "automatic": automatic})
+        record_event(
+            actor=actor,
+            verb="rollback.requested",
+            object_type="execution_run",
+            object_id=run.pk,
+            details={"script_id": str(run.script_id), "automatic": automatic},
+        )
         enqueue_on_commit("remediation.tasks.rollback_run_task", str(run.pk))
 
 
@@ -86,16 +96,32 @@ def rollback_perform(*, run_id: UUID | str, worker: str | None = None) -> Execut
     from remediation.services.execution import run_stage
 
     attempt = ExecutionRun.objects.filter(idempotency_key__startswith=f"rollback:{run.pk}:").count() + 1
-    rollback_run = run_stage(script, ExecutionEnvironment.TARGET, attempt, worker or socket.gethostname(),
-                             _rollback_runner(run), key=f"rollback:{run.pk}:{attempt}")
+    rollback_run = run_stage(
+        script,
+        ExecutionEnvironment.TARGET,
+        attempt,
+        worker or socket.gethostname(),
+        _rollback_runner(run),
+        key=f"rollback:{run.pk}:{attempt}",
+    )
     succeeded = rollback_run is not None and rollback_run.status == RunStatus.SUCCESS
     with transaction.atomic():
-        run = transition_rollback(run.pk, target=RollbackStatus.DONE if succeeded else RollbackStatus.FAILED,
-                                  actor=SYSTEM, verb="rollback.finished",
-                                  details={"rollback_run_id": str(rollback_run.pk) if rollback_run else None})
+        run = transition_rollback(
+            run.pk,
+            target=RollbackStatus.DONE if succeeded else RollbackStatus.FAILED,
+            actor=SYSTEM,
+            verb="rollback.finished",
+            details={"rollback_run_id": str(rollback_run.pk) if rollback_run else None},
+        )
         if succeeded and script.execution_status in (ExecutionStatus.SUCCESS, ExecutionStatus.FAILED):
-            transition_script(script.pk, field="execution_status", target=ExecutionStatus.ROLLED_BACK,
-                              actor=SYSTEM, verb="script.rolled_back", details={"run_id": str(run.pk)})
+            transition_script(
+                script.pk,
+                field="execution_status",
+                target=ExecutionStatus.ROLLED_BACK,
+                actor=SYSTEM,
+                verb="script.rolled_back",
+                details={"run_id": str(run.pk)},
+            )
         if not succeeded:
             from remediation.services.notify import notify_execution_failed
 
@@ -132,8 +158,7 @@ def _restore_config(snapshot: dict[str, Any]) -> Any:
     def run(script: RemediationScript, run: ExecutionRun, log: Any) -> Any:
         from sandbox.targets.config_patch import restore_config_snapshot
 
-        return from_target_result(restore_config_snapshot(snapshot, allowed_roots=service_paths(script),
-                                                          on_output=log))
+        return from_target_result(restore_config_snapshot(snapshot, allowed_roots=service_paths(script), on_output=log))
 
     return run
 
@@ -144,7 +169,6 @@ def _restore_kubernetes(snapshot: dict[str, Any]) -> Any:
     def run(script: RemediationScript, run: ExecutionRun, log: Any) -> Any:
         from sandbox.targets.kubernetes_apply import restore_kubernetes_snapshot
 
-        return from_target_result(restore_kubernetes_snapshot(snapshot, api_client=kubernetes_client(),
-                                                              on_output=log))
+        return from_target_result(restore_kubernetes_snapshot(snapshot, api_client=kubernetes_client(), on_output=log))
 
     return run

@@ -49,13 +49,25 @@ def sandbox_stage(*, dry_run: bool, text_of: Callable[[RemediationScript], str] 
             from sandbox.kubernetes_job import KubernetesSandboxConfig, run_in_kubernetes
 
             config = KubernetesSandboxConfig.from_environment()
-            result = run_in_kubernetes(text, language=script.script_language, limits=limits, config=config,
-                                       run_id=str(run.pk), on_output=log, env=env)
+            result = run_in_kubernetes(
+                text,
+                language=script.script_language,
+                limits=limits,
+                config=config,
+                run_id=str(run.pk),
+                on_output=log,
+                env=env,
+            )
         else:
             from sandbox.local import run_in_sandbox
 
-            result = run_in_sandbox(text, language=script.script_language,  # type: ignore[arg-type]
-                                    limits=limits, on_output=log, env=env)
+            result = run_in_sandbox(
+                text,
+                language=script.script_language,  # type: ignore[arg-type]
+                limits=limits,
+                on_output=log,
+                env=env,
+            )
         if result.timed_out:
             status = RunStatus.TIMED_OUT
         elif result.exit_code == 0:
@@ -66,8 +78,12 @@ def sandbox_stage(*, dry_run: bool, text_of: Callable[[RemediationScript], str] 
             status=status,
             exit_code=result.exit_code,
             killed_reason=result.killed_reason or "",
-            resource_usage={"duration_ms": result.duration_ms, "peak_memory_kb": result.peak_memory_kb,
-                            "stdout_truncated": result.stdout_truncated, "stderr_truncated": result.stderr_truncated},
+            resource_usage={
+                "duration_ms": result.duration_ms,
+                "peak_memory_kb": result.peak_memory_kb,
+                "stdout_truncated": result.stdout_truncated,
+                "stderr_truncated": result.stderr_truncated,
+            },
         )
 
     return run
@@ -112,16 +128,26 @@ def sql_stage(*, rehearsal: bool, text_of: Callable[[RemediationScript], str] | 
         budget = _budget(script)
         variable = budget.target_database_url_env if budget else ""
         if variable and not re.match(TARGET_DATABASE_ENV_PATTERN, variable):
-            return _unavailable(f"ServiceBudget.target_database_url_env must start with REMEDIATION_TARGET_DB_ "
-                                f"(service {script.service!r}).", log)
+            return _unavailable(
+                f"ServiceBudget.target_database_url_env must start with REMEDIATION_TARGET_DB_ "
+                f"(service {script.service!r}).",
+                log,
+            )
         dsn = os.environ.get(variable, "") if variable else ""
         if not dsn:
             return _unavailable(
                 f"No target database for service {script.service!r}: set ServiceBudget.target_database_url_env "
-                f"to the name of an environment variable holding its URL.", log)
+                f"to the name of an environment variable holding its URL.",
+                log,
+            )
         try:
-            result = run_sql(text_of(script) if text_of else script.generated_script, dsn=dsn, rehearsal=rehearsal,
-                             statement_timeout_ms=settings.MAX_SCRIPT_EXECUTION_TIME * 1000, on_output=log)
+            result = run_sql(
+                text_of(script) if text_of else script.generated_script,
+                dsn=dsn,
+                rehearsal=rehearsal,
+                statement_timeout_ms=settings.MAX_SCRIPT_EXECUTION_TIME * 1000,
+                on_output=log,
+            )
         except TargetUnavailable as exc:
             return _unavailable(str(exc), log)
         return from_target_result(result, snapshot=not rehearsal)
@@ -143,12 +169,20 @@ def config_stage(*, rehearsal: bool) -> StageRunner:
         if not roots:
             if rehearsal and isinstance(current, str):
                 return _rehearse_in_memory(script.generated_script, path=path, current=current, log=log)
-            return _unavailable(f"Service {script.service!r} allows no configuration paths (ServiceBudget.allowed_"
-                                f"paths); the patch is not applied.", log)
+            return _unavailable(
+                f"Service {script.service!r} allows no configuration paths (ServiceBudget.allowed_"
+                f"paths); the patch is not applied.",
+                log,
+            )
         try:
-            result = apply_config_patch(script.generated_script, path=path, allowed_roots=roots,
-                                        rehearsal=rehearsal, expected_current=current if isinstance(current, str)
-                                        else None, on_output=log)
+            result = apply_config_patch(
+                script.generated_script,
+                path=path,
+                allowed_roots=roots,
+                rehearsal=rehearsal,
+                expected_current=current if isinstance(current, str) else None,
+                on_output=log,
+            )
         except TargetUnavailable as exc:
             return _unavailable(str(exc), log)
         return from_target_result(result, snapshot=not rehearsal)
@@ -190,8 +224,7 @@ def kubernetes_stage(*, rehearsal: bool) -> StageRunner:
         except Exception as exc:  # noqa: BLE001 - any config error means "no cluster to talk to"
             return _unavailable(f"No target Kubernetes cluster is configured (KUBERNETES_TARGET_CONFIG): {exc}", log)
         try:
-            result = apply_manifests(script.generated_script, api_client=api_client, rehearsal=rehearsal,
-                                     on_output=log)
+            result = apply_manifests(script.generated_script, api_client=api_client, rehearsal=rehearsal, on_output=log)
         except TargetUnavailable as exc:
             return _unavailable(str(exc), log)
         return from_target_result(result, snapshot=not rehearsal)

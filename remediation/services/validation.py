@@ -116,8 +116,9 @@ def store_validation(
             raise TransitionRefused("This revision was superseded by a newer one.", code="superseded")
 
     with transaction.atomic():
-        script = _transition_with_report(script=script, result=result, actor=actor, verb=verb, target=target,
-                                         guard=guard)
+        script = _transition_with_report(
+            script=script, result=result, actor=actor, verb=verb, target=target, guard=guard
+        )
     return script
 
 
@@ -170,8 +171,9 @@ def script_validate_queue(*, script: RemediationScript, actor: Actor) -> None:
     if not script.generated_script:
         raise TransitionRefused("There is no script text to validate yet.", code="not_generated")
     if script.approval_status != ApprovalStatus.REQUIRED or script.execution_status != ExecutionStatus.PENDING:
-        raise TransitionRefused("Only a script that is not yet approved or executed can be validated again.",
-                                code="illegal_transition")
+        raise TransitionRefused(
+            "Only a script that is not yet approved or executed can be validated again.", code="illegal_transition"
+        )
     from remediation.lifecycle import record_event
 
     with transaction.atomic():

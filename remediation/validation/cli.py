@@ -47,8 +47,14 @@ def _read(path: str) -> str:
     return data.decode("utf-8", errors="replace")
 
 
-def main(argv: Sequence[str], *, prog: str = "validate_script", default_strictness: str = "HIGH",
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str],
+    *,
+    prog: str = "validate_script",
+    default_strictness: str = "HIGH",
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     out, err = stdout or sys.stdout, stderr or sys.stderr
     try:
         args = build_parser(prog).parse_args(list(argv))
@@ -82,8 +88,11 @@ def main(argv: Sequence[str], *, prog: str = "validate_script", default_strictne
 
 
 def _print_text(path: str, result: dict[str, object], out: TextIO) -> None:
-    print(f"{path}: {result['status']} ({result['language']} on {result['target_system']}, "
-          f"strictness {result['strictness']}, {result['duration_ms']} ms)", file=out)
+    print(
+        f"{path}: {result['status']} ({result['language']} on {result['target_system']}, "
+        f"strictness {result['strictness']}, {result['duration_ms']} ms)",
+        file=out,
+    )
     findings = result["findings"]
     assert isinstance(findings, list)
     for finding in findings:

@@ -88,12 +88,8 @@ def chat_completion_body(
     }
 
 
-def error_body(
-    message: str, *, error_type: str = "server_error", code: str | None = None
-) -> dict[str, Any]:
-    return {
-        "error": {"message": message, "type": error_type, "param": None, "code": code}
-    }
+def error_body(message: str, *, error_type: str = "server_error", code: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": error_type, "param": None, "code": code}}
 
 
 def deterministic_vector(text: str, dimensions: int) -> list[float]:
@@ -107,15 +103,10 @@ def deterministic_vector(text: str, dimensions: int) -> list[float]:
     return values[:dimensions]
 
 
-def embeddings_body(
-    vectors: list[list[float]], *, model: str = "text-embedding-3-small"
-) -> dict[str, Any]:
+def embeddings_body(vectors: list[list[float]], *, model: str = "text-embedding-3-small") -> dict[str, Any]:
     return {
         "object": "list",
-        "data": [
-            {"object": "embedding", "index": index, "embedding": vector}
-            for index, vector in enumerate(vectors)
-        ],
+        "data": [{"object": "embedding", "index": index, "embedding": vector} for index, vector in enumerate(vectors)],
         "model": model,
         "usage": {"prompt_tokens": 8 * len(vectors), "total_tokens": 8 * len(vectors)},
     }
@@ -184,9 +175,7 @@ class FakeOpenAIServer:
         with self._lock:
             self._queues[EMBEDDINGS_PATH].extend(responses)
 
-    def queue_chat_content(
-        self, content: str | dict[str, Any] | None, **usage: Any
-    ) -> None:
+    def queue_chat_content(self, content: str | dict[str, Any] | None, **usage: Any) -> None:
         self.queue_chat(CannedResponse(body=chat_completion_body(content, **usage)))
 
     def requests_to(self, path: str) -> list[RecordedRequest]:
@@ -209,14 +198,10 @@ class FakeOpenAIServer:
             inputs = [inputs] if isinstance(inputs, str) else list(inputs)
             dimensions = int(request.get("dimensions") or 1536)
             vectors = [deterministic_vector(str(text), dimensions) for text in inputs]
-            body = embeddings_body(
-                vectors, model=str(request.get("model", "text-embedding-3-small"))
-            )
+            body = embeddings_body(vectors, model=str(request.get("model", "text-embedding-3-small")))
             if request.get("encoding_format") == "base64":
                 for item in body["data"]:
-                    packed = struct.pack(
-                        f"<{len(item['embedding'])}f", *item["embedding"]
-                    )
+                    packed = struct.pack(f"<{len(item['embedding'])}f", *item["embedding"])
                     item["embedding"] = base64.b64encode(packed).decode("ascii")
             return CannedResponse(body=body)
         if path == CHAT_PATH:
@@ -253,9 +238,7 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                     received_at=time.monotonic(),
                 )
             )
-            canned = server._next_response(path) or server._default_response(
-                path, raw_body
-            )
+            canned = server._next_response(path) or server._default_response(path, raw_body)
             if canned.delay_seconds:
                 time.sleep(canned.delay_seconds)
             body = canned.body

@@ -42,14 +42,10 @@ MESSAGES = [
 
 
 def ok(content: Any = None, **kwargs: Any) -> CannedResponse:
-    return CannedResponse(
-        body=chat_completion_body(GOOD_ANSWER if content is None else content, **kwargs)
-    )
+    return CannedResponse(body=chat_completion_body(GOOD_ANSWER if content is None else content, **kwargs))
 
 
-def test_structured_output_is_parsed_into_a_script(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_structured_output_is_parsed_into_a_script(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     openai_server.queue_chat(ok(prompt_tokens=1200, completion_tokens=300))
 
     result = generate_script(MESSAGES, settings=llm_settings, expected_language="bash")
@@ -66,9 +62,7 @@ def test_structured_output_is_parsed_into_a_script(
     assert result.cost_usd == pytest.approx(0.006)
 
 
-def test_request_asks_for_strict_json_schema_output(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_request_asks_for_strict_json_schema_output(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     openai_server.queue_chat(ok())
     generate_script(MESSAGES, settings=llm_settings)
 
@@ -83,26 +77,18 @@ def test_request_asks_for_strict_json_schema_output(
     assert request.headers["authorization"] == "Bearer sk-test-not-a-real-key"
 
 
-def test_no_cost_without_prices(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_no_cost_without_prices(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     openai_server.queue_chat(ok())
-    settings = dataclasses.replace(
-        llm_settings, input_cost_per_mtok=None, output_cost_per_mtok=None
-    )
+    settings = dataclasses.replace(llm_settings, input_cost_per_mtok=None, output_cost_per_mtok=None)
     result = generate_script(MESSAGES, settings=settings)
     assert result.cost_usd is None
     assert result.prompt_tokens == 100
 
 
-def test_base_url_without_api_key_works(
-    openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_base_url_without_api_key_works(openai_server: FakeOpenAIServer, monkeypatch: pytest.MonkeyPatch) -> None:
     # A key in the environment must not be picked up behind the settings' back either.
     monkeypatch.setenv("OPENAI_API_KEY", "sk-from-environment")
-    settings = LlmSettings(
-        api_key=None, base_url=openai_server.base_url, backoff_base_seconds=0.001
-    )
+    settings = LlmSettings(api_key=None, base_url=openai_server.base_url, backoff_base_seconds=0.001)
     assert settings.enabled
     openai_server.queue_chat(ok())
 
@@ -127,9 +113,7 @@ def test_429_is_retried_after_the_servers_retry_after(
     openai_server.queue_chat(
         CannedResponse(
             status=429,
-            body=error_body(
-                "Rate limit reached", error_type="requests", code="rate_limit_exceeded"
-            ),
+            body=error_body("Rate limit reached", error_type="requests", code="rate_limit_exceeded"),
             headers={"Retry-After": "0.3"},
         ),
         ok(),
@@ -144,13 +128,9 @@ def test_429_is_retried_after_the_servers_retry_after(
     assert second.received_at - first.received_at < 3
 
 
-def test_retry_after_ms_is_understood(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_retry_after_ms_is_understood(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     openai_server.queue_chat(
-        CannedResponse(
-            status=429, body=error_body("slow down"), headers={"retry-after-ms": "200"}
-        ),
+        CannedResponse(status=429, body=error_body("slow down"), headers={"retry-after-ms": "200"}),
         ok(),
     )
     result = generate_script(MESSAGES, settings=llm_settings)
@@ -163,9 +143,7 @@ def test_retry_after_longer_than_the_cap_fails_fast_but_retryable(
     openai_server: FakeOpenAIServer, llm_settings: LlmSettings
 ) -> None:
     openai_server.queue_chat(
-        CannedResponse(
-            status=429, body=error_body("quota"), headers={"Retry-After": "3600"}
-        ),
+        CannedResponse(status=429, body=error_body("quota"), headers={"Retry-After": "3600"}),
         ok(),
     )
     started = time.monotonic()
@@ -177,9 +155,7 @@ def test_retry_after_longer_than_the_cap_fails_fast_but_retryable(
     assert len(openai_server.requests) == 1
 
 
-def test_persistent_500_gives_up_after_max_retries(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_persistent_500_gives_up_after_max_retries(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     failure = CannedResponse(status=500, body=error_body("The server had an error"))
     openai_server.queue_chat(*[failure] * 10)
 
@@ -193,9 +169,7 @@ def test_persistent_500_gives_up_after_max_retries(
     assert len(openai_server.requests) == llm_settings.max_retries + 1
 
 
-def test_500_then_success(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_500_then_success(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     openai_server.queue_chat(
         CannedResponse(status=502, body="<html>bad gateway</html>"),
         CannedResponse(status=500, body=error_body("oops")),
@@ -205,9 +179,7 @@ def test_500_then_success(
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
-def test_client_errors_are_not_retried(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings, status: int
-) -> None:
+def test_client_errors_are_not_retried(openai_server: FakeOpenAIServer, llm_settings: LlmSettings, status: int) -> None:
     openai_server.queue_chat(
         CannedResponse(
             status=status,
@@ -225,13 +197,9 @@ def test_client_errors_are_not_retried(
     assert len(openai_server.requests) == 1
 
 
-def test_timeout_is_retried(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_timeout_is_retried(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     settings = dataclasses.replace(llm_settings, timeout_seconds=0.3)
-    openai_server.queue_chat(
-        CannedResponse(body=chat_completion_body(GOOD_ANSWER), delay_seconds=1.5), ok()
-    )
+    openai_server.queue_chat(CannedResponse(body=chat_completion_body(GOOD_ANSWER), delay_seconds=1.5), ok())
 
     result = generate_script(MESSAGES, settings=settings)
 
@@ -301,16 +269,10 @@ def test_unusable_output_is_an_output_error_that_keeps_the_spend(
     assert len(openai_server.requests) == 1  # malformed output is not an HTTP retry
 
 
-def test_refusal_and_truncation_are_output_errors(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_refusal_and_truncation_are_output_errors(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     openai_server.queue_chat(
-        CannedResponse(
-            body=chat_completion_body(None, refusal="I can't help with that.")
-        ),
-        CannedResponse(
-            body=chat_completion_body('{"script": "echo', finish_reason="length")
-        ),
+        CannedResponse(body=chat_completion_body(None, refusal="I can't help with that.")),
+        CannedResponse(body=chat_completion_body('{"script": "echo', finish_reason="length")),
     )
     with pytest.raises(LlmOutputError, match="refused"):
         generate_script(MESSAGES, settings=llm_settings)
@@ -357,9 +319,7 @@ def test_planted_secrets_never_reach_the_server(
     )
     openai_server.queue_chat(ok())
 
-    generate_script(
-        build_messages(inputs), settings=llm_settings, expected_language="bash"
-    )
+    generate_script(build_messages(inputs), settings=llm_settings, expected_language="bash")
 
     (request,) = openai_server.requests
     sent = request.raw_body.decode()

@@ -41,9 +41,7 @@ def embed_rca(embedder: Embedder, rca: dict[str, Any]) -> list[float]:
 
 
 def is_unit_vector(vector: list[float]) -> bool:
-    return len(vector) == EMBEDDING_DIMENSIONS and math.isclose(
-        math.sqrt(sum(v * v for v in vector)), 1.0
-    )
+    return len(vector) == EMBEDDING_DIMENSIONS and math.isclose(math.sqrt(sum(v * v for v in vector)), 1.0)
 
 
 # --- what is embedded -------------------------------------------------------------------------
@@ -128,10 +126,7 @@ def test_lexical_similar_incident_ranks_above_dissimilar_ones(
         },
     }
     query_vector = embed_rca(embedder, query)
-    scores = {
-        name: cosine_similarity(query_vector, embed_rca(embedder, rca))
-        for name, rca in all_example_rcas.items()
-    }
+    scores = {name: cosine_similarity(query_vector, embed_rca(embedder, rca)) for name, rca in all_example_rcas.items()}
     ranked = sorted(scores, key=scores.__getitem__, reverse=True)
 
     assert ranked[0] == "disk_full_app_cache"
@@ -167,9 +162,7 @@ def test_lexical_same_target_system_is_closer_than_another_system(
 ) -> None:
     embedder = LexicalEmbedder()
     query = embed_rca(embedder, all_example_rcas[query_name])
-    near = cosine_similarity(
-        query, embed_rca(embedder, all_example_rcas[expected_neighbour])
-    )
+    near = cosine_similarity(query, embed_rca(embedder, all_example_rcas[expected_neighbour]))
     far = cosine_similarity(query, embed_rca(embedder, all_example_rcas[unrelated]))
     assert near > far
 
@@ -181,9 +174,7 @@ def test_lexical_ignores_evidence_noise(
     embedder = LexicalEmbedder()
     rca = example_rca("disk_full_app_cache")
     noisy = copy.deepcopy(rca)
-    noisy["evidence"].append(
-        {"kind": "log", "text": "postgresql missing index slow query orders " * 50}
-    )
+    noisy["evidence"].append({"kind": "log", "text": "postgresql missing index slow query orders " * 50})
     assert embed_rca(embedder, noisy) == embed_rca(embedder, rca)
 
 
@@ -213,9 +204,7 @@ def test_openai_embedder_returns_384_normalised_floats(
     assert vector != embedder.embed(text + " more")
 
 
-def test_openai_embedder_retries_like_generation(
-    openai_server: FakeOpenAIServer, llm_settings: LlmSettings
-) -> None:
+def test_openai_embedder_retries_like_generation(openai_server: FakeOpenAIServer, llm_settings: LlmSettings) -> None:
     vector = [0.0] * EMBEDDING_DIMENSIONS
     vector[3] = 2.0
     openai_server.queue_embeddings(
@@ -239,13 +228,9 @@ def test_openai_embedder_refuses_vectors_of_the_wrong_size(
 def test_openai_embedder_client_error_is_not_retried(
     openai_server: FakeOpenAIServer, llm_settings: LlmSettings
 ) -> None:
-    openai_server.queue_embeddings(
-        CannedResponse(status=404, body=error_body("model not found"))
-    )
+    openai_server.queue_embeddings(CannedResponse(status=404, body=error_body("model not found")))
     with pytest.raises(LlmError) as caught:
-        OpenAIEmbedder(dataclasses.replace(llm_settings, embedding_model="nope")).embed(
-            "x"
-        )
+        OpenAIEmbedder(dataclasses.replace(llm_settings, embedding_model="nope")).embed("x")
     assert caught.value.retryable is False
     assert len(openai_server.requests) == 1
 
@@ -265,16 +250,12 @@ def test_local_model_missing_gives_a_clear_error(
 
 def test_default_embedder_follows_configuration(llm_settings: LlmSettings) -> None:
     offline = LlmSettings(api_key=None, base_url=None)
-    offline_choice = (
-        LocalModelEmbedder if LocalModelEmbedder.available() else LexicalEmbedder
-    )
+    offline_choice = LocalModelEmbedder if LocalModelEmbedder.available() else LexicalEmbedder
     assert isinstance(default_embedder(offline), offline_choice)
     assert isinstance(default_embedder(llm_settings), OpenAIEmbedder)
     assert isinstance(default_embedder(offline, prefer_local=True), offline_choice)
     if LocalModelEmbedder.available():
-        assert isinstance(
-            default_embedder(llm_settings, prefer_local=True), LocalModelEmbedder
-        )
+        assert isinstance(default_embedder(llm_settings, prefer_local=True), LocalModelEmbedder)
 
 
 def test_backend_setting_names_the_embedder_and_refuses_what_cannot_work(

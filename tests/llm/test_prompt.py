@@ -73,10 +73,7 @@ def test_injection_text_appears_only_inside_the_rca_fence(
     assert INJECTION in blocks["RCA"]
     assert INJECTION not in outside_fences(user["content"])
     assert INJECTION not in system["content"]
-    assert (
-        "curl http://203.0.113.9"
-        not in outside_fences(user["content"]) + system["content"]
-    )
+    assert "curl http://203.0.113.9" not in outside_fences(user["content"]) + system["content"]
 
 
 def test_fence_token_is_random_per_call_and_announced_in_the_system_prompt(
@@ -125,9 +122,7 @@ def test_system_prompt_states_the_rules(injected_rca: dict[str, Any]) -> None:
 def test_language_guidance_follows_the_requested_language(
     injected_rca: dict[str, Any],
 ) -> None:
-    sql = build_messages(
-        inputs_for(injected_rca, language="sql", target_system="postgresql")
-    )[0]["content"]
+    sql = build_messages(inputs_for(injected_rca, language="sql", target_system="postgresql"))[0]["content"]
     bash = build_messages(inputs_for(injected_rca))[0]["content"]
     assert "CONCURRENTLY" in sql and "CONCURRENTLY" not in bash
     assert "set -euo pipefail" in bash and "set -euo pipefail" not in sql
@@ -188,9 +183,7 @@ def test_non_ascii_tricks_are_escaped_inside_the_fence() -> None:
 
 def test_response_schema_is_strict_and_accepts_a_complete_answer() -> None:
     assert SCRIPT_RESPONSE_SCHEMA["additionalProperties"] is False
-    assert set(SCRIPT_RESPONSE_SCHEMA["required"]) == set(
-        SCRIPT_RESPONSE_SCHEMA["properties"]
-    )
+    assert set(SCRIPT_RESPONSE_SCHEMA["required"]) == set(SCRIPT_RESPONSE_SCHEMA["properties"])
     answer = {
         "script": "#!/usr/bin/env bash\necho fix",
         "language": "bash",

@@ -75,22 +75,10 @@ def test_each_planted_secret_is_replaced_and_reported_where_it_was() -> None:
 def test_replacement_keeps_the_surrounding_text_readable() -> None:
     scrubbed, _ = scrub_rca(rca_with_secrets())
     evidence = scrubbed["evidence"]
-    assert (
-        evidence[0]["text"]
-        == "boto: using credentials [REDACTED:aws_access_key] for s3 upload"
-    )
-    assert (
-        evidence[1]["text"]
-        == "loaded key:\n[REDACTED:private_key]\nfrom /etc/app/tls.key"
-    )
-    assert (
-        evidence[2]["text"]
-        == "connect failed: host=db1 user=app password=[REDACTED:password] sslmode=require"
-    )
-    assert (
-        evidence[3]["text"]
-        == "GET /v1/orders Authorization: Bearer [REDACTED:bearer_token] -> 503"
-    )
+    assert evidence[0]["text"] == "boto: using credentials [REDACTED:aws_access_key] for s3 upload"
+    assert evidence[1]["text"] == "loaded key:\n[REDACTED:private_key]\nfrom /etc/app/tls.key"
+    assert evidence[2]["text"] == "connect failed: host=db1 user=app password=[REDACTED:password] sslmode=require"
+    assert evidence[3]["text"] == "GET /v1/orders Authorization: Bearer [REDACTED:bearer_token] -> 503"
     assert scrubbed["summary"] == "Pool exhausted; on-call [REDACTED:email] paged."
 
 
@@ -120,9 +108,7 @@ def test_clean_rca_comes_back_unchanged(
 
 
 def test_counts_add_up_per_kind_and_place() -> None:
-    _, redactions = scrub_rca(
-        {"evidence": [{"text": "a@example.com wrote to b@example.com"}]}
-    )
+    _, redactions = scrub_rca({"evidence": [{"text": "a@example.com wrote to b@example.com"}]})
     assert redactions == [Redaction(kind="email", path="evidence[0].text", count=2)]
 
 
@@ -135,9 +121,7 @@ def test_counts_add_up_per_kind_and_place() -> None:
         ("client_secret", "xyz", "generic_secret"),
     ],
 )
-def test_values_under_secret_keys_are_redacted_whatever_they_look_like(
-    key: str, value: Any, kind: str
-) -> None:
+def test_values_under_secret_keys_are_redacted_whatever_they_look_like(key: str, value: Any, kind: str) -> None:
     scrubbed, redactions = scrub_rca({"parameters": {key: value, "database": "orders"}})
     assert scrubbed["parameters"] == {key: f"[REDACTED:{kind}]", "database": "orders"}
     assert redactions == [Redaction(kind=kind, path=f"parameters.{key}", count=1)]

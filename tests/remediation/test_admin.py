@@ -433,10 +433,14 @@ class TestOtherAdmins:
 
 class TestRollbackAction:
     def _failed_target_run(self) -> ExecutionRun:
-        script = ScriptFactory(rollback_script="echo restore\n", approval_status="APPROVED",
-                               execution_status="FAILED")
-        return ExecutionRun.objects.create(script=script, environment="target", status="FAILED",
-                                           idempotency_key=f"{script.pk}:target:1", script_sha256="0" * 64)
+        script = ScriptFactory(rollback_script="echo restore\n", approval_status="APPROVED", execution_status="FAILED")
+        return ExecutionRun.objects.create(
+            script=script,
+            environment="target",
+            status="FAILED",
+            idempotency_key=f"{script.pk}:target:1",
+            script_sha256="0" * 64,
+        )
 
     def test_a_supervisor_queues_a_rollback_from_the_run_list(self, supervisor: Any) -> None:
         from django.test import TestCase

@@ -17,8 +17,13 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bwrap_available")]
 
 def _approved(script_text: str, rollback: str | None = None) -> RemediationScript:
     script = ScriptFactory(generated_script=script_text, rollback_script=rollback, approval_status="APPROVED")
-    ApprovalDecision.objects.create(script=script, decision="approved", actor_kind="policy",
-                                    script_sha256=script.script_sha256, rollback_sha256=script.rollback_sha256)
+    ApprovalDecision.objects.create(
+        script=script,
+        decision="approved",
+        actor_kind="policy",
+        script_sha256=script.script_sha256,
+        rollback_sha256=script.rollback_sha256,
+    )
     return script
 
 
@@ -87,9 +92,15 @@ def test_an_agent_claim_that_lapsed_before_starting_is_handed_back() -> None:
     from remediation.services.execution import leases_sweep
 
     script = _approved("echo on the host\n")
-    run = ExecutionRun.objects.create(script=script, environment="target", backend="agent", status="CLAIMED",
-                                      idempotency_key=f"{script.pk}:agent:1", script_sha256=script.script_sha256,
-                                      lease_expires_at=timezone.now() - timedelta(seconds=1))
+    run = ExecutionRun.objects.create(
+        script=script,
+        environment="target",
+        backend="agent",
+        status="CLAIMED",
+        idempotency_key=f"{script.pk}:agent:1",
+        script_sha256=script.script_sha256,
+        lease_expires_at=timezone.now() - timedelta(seconds=1),
+    )
     assert leases_sweep() == 1
     run.refresh_from_db()
     assert (run.status, run.claimed_by_id, run.lease_expires_at) == ("PENDING", None, None)

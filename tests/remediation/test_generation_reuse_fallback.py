@@ -39,8 +39,11 @@ def test_a_repeat_of_a_remediated_finding_reuses_the_script_that_worked(seeded_t
 def test_a_configured_fallback_action_is_used_at_low_confidence(seeded_templates: None, settings: Any) -> None:
     settings.GENERATION_FALLBACK_TEMPLATES = {"clock_skew": "service_down_restart_unit"}
     payload = json.loads((EXAMPLES / "novel_ntp_drift.json").read_text())
-    payload["parameters"] = {**payload["parameters"], "unit": "chronyd.service",
-                             "health_url": "http://127.0.0.1:8080/healthz"}
+    payload["parameters"] = {
+        **payload["parameters"],
+        "unit": "chronyd.service",
+        "health_url": "http://127.0.0.1:8080/healthz",
+    }
     script = _generate(payload)
     assert script.generator == "fallback"
     assert script.confidence_level == "LOW"

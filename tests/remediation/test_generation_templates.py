@@ -139,10 +139,7 @@ def _literal_values(parameters: dict[str, Any]) -> list[str]:
 
 
 def _contract_params() -> list[Any]:
-    return [
-        pytest.param(row, id=row.category)
-        for row in CONTRACT
-    ]
+    return [pytest.param(row, id=row.category) for row in CONTRACT]
 
 
 @pytest.mark.parametrize("row", _contract_params())

@@ -78,9 +78,27 @@ def start_worker(rabbitmq: str, redis_url: str, tmp_path: Path) -> Iterator[Call
         }
         log = open(tmp_path / f"worker-{len(workers)}.log", "wb")  # noqa: SIM115 - lives as long as the worker
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool", "solo", "--without-gossip",
-             "--without-mingle", "-Q", "default,generation,validation,execution,notifications", "--loglevel", "INFO"],
-            cwd=REPO, env=environment, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "-Q",
+                "default,generation,validation,execution,notifications",
+                "--loglevel",
+                "INFO",
+            ],
+            cwd=REPO,
+            env=environment,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         workers.append(worker)
         return worker
@@ -127,15 +145,18 @@ def _wait_for(predicate: Callable[[], bool], seconds: float, what: str) -> None:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_generate_runs_on_a_real_worker_over_rabbitmq(start_worker: Any, client_for: Any, operator: Any,
-                                                       seeded_templates: None) -> None:
+def test_generate_runs_on_a_real_worker_over_rabbitmq(
+    start_worker: Any, client_for: Any, operator: Any, seeded_templates: None
+) -> None:
     start_worker()
-    response = client_for(operator).post("/api/generative-remediation/generate", rca_payload(confidence=0.6),
-                                         format="json")
+    response = client_for(operator).post(
+        "/api/generative-remediation/generate", rca_payload(confidence=0.6), format="json"
+    )
     assert response.status_code == 202
     script_id = response.json()["id"]
-    _wait_for(lambda: RemediationScript.objects.get(pk=script_id).generator != "none", 60,
-              "the worker to generate the script")
+    _wait_for(
+        lambda: RemediationScript.objects.get(pk=script_id).generator != "none", 60, "the worker to generate the script"
+    )
     script = RemediationScript.objects.get(pk=script_id)
     assert script.validation_status == "PASSED"
     assert script.approval_status == "REQUIRED"
@@ -145,15 +166,23 @@ def test_generate_runs_on_a_real_worker_over_rabbitmq(start_worker: Any, client_
 @pytest.mark.usefixtures("bwrap_available")
 def test_a_worker_killed_mid_run_never_runs_the_script_twice(start_worker: Any, settings: Any) -> None:
     settings.EXECUTION_LEASE_SECONDS = 5
-    script = ScriptFactory(generated_script='echo started; sleep 20; echo finished\n', approval_status="APPROVED")
-    ApprovalDecision.objects.create(script=script, decision="approved", actor_kind="policy",
-                                    script_sha256=script.script_sha256, rollback_sha256=script.rollback_sha256)
+    script = ScriptFactory(generated_script="echo started; sleep 20; echo finished\n", approval_status="APPROVED")
+    ApprovalDecision.objects.create(
+        script=script,
+        decision="approved",
+        actor_kind="policy",
+        script_sha256=script.script_sha256,
+        rollback_sha256=script.rollback_sha256,
+    )
     first = start_worker(EXECUTION_LEASE_SECONDS="5")
     from remediation.services.execution import script_execute_queue
 
     script_execute_queue(script=script, actor=POLICY)  # transaction=True: on_commit fires at once
-    _wait_for(lambda: ExecutionRun.objects.filter(script=script, status="RUNNING").exists(), 60,
-              "the first worker to start the rehearsal")
+    _wait_for(
+        lambda: ExecutionRun.objects.filter(script=script, status="RUNNING").exists(),
+        60,
+        "the first worker to start the rehearsal",
+    )
     os.killpg(first.pid, signal.SIGKILL)  # the worker dies mid-run; RabbitMQ requeues the unacked task
     first.wait(timeout=10)
     start_worker(EXECUTION_LEASE_SECONDS="5")
@@ -163,8 +192,11 @@ def test_a_worker_killed_mid_run_never_runs_the_script_twice(start_worker: Any, 
     assert not runs.filter(log_lines__text="finished").exists()
     from remediation.services.execution import leases_sweep
 
-    _wait_for(lambda: leases_sweep() >= 0 and RemediationScript.objects.get(pk=script.pk).execution_status == "FAILED",
-              30, "the expired lease to fail the script")
+    _wait_for(
+        lambda: leases_sweep() >= 0 and RemediationScript.objects.get(pk=script.pk).execution_status == "FAILED",
+        30,
+        "the expired lease to fail the script",
+    )
     assert ExecutionRun.objects.get(script=script).status == "ERRORED"
 
 
@@ -199,8 +231,9 @@ def test_a_chatty_script_streams_every_line_in_order_over_real_redis(
     from remediation import live_events
     from remediation.services.execution import script_execute_queue
 
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer",
-                                           "CONFIG": {"hosts": [redis_url]}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    }
     channel_layers.backends.clear()
     layer = channel_layers["default"]
     listener = async_to_sync(layer.new_channel)()
@@ -214,10 +247,16 @@ def test_a_chatty_script_streams_every_line_in_order_over_real_redis(
         original_init(self, run_id)
 
     monkeypatch.setattr(live_events.LivePublisher, "__init__", subscribing_init)
-    script = ScriptFactory(generated_script="for i in $(seq 1 300); do echo line $i; done\n",
-                           approval_status="APPROVED")
-    ApprovalDecision.objects.create(script=script, decision="approved", actor_kind="policy",
-                                    script_sha256=script.script_sha256, rollback_sha256=script.rollback_sha256)
+    script = ScriptFactory(
+        generated_script="for i in $(seq 1 300); do echo line $i; done\n", approval_status="APPROVED"
+    )
+    ApprovalDecision.objects.create(
+        script=script,
+        decision="approved",
+        actor_kind="policy",
+        script_sha256=script.script_sha256,
+        rollback_sha256=script.rollback_sha256,
+    )
     try:
         with TestCase.captureOnCommitCallbacks(execute=True):
             script_execute_queue(script=script, actor=POLICY)

@@ -446,8 +446,12 @@ def test_unreachable_api_server_is_a_retryable_error() -> None:
 
 def test_the_job_passes_the_script_its_environment_without_overriding_the_fixed_one() -> None:
     _, _, job = build_job_objects(
-        run_id="run-env", script="echo $REMEDIATION_DRY_RUN", language="bash", limits=SandboxLimits(),
-        config=KubernetesSandboxConfig(), env={"REMEDIATION_DRY_RUN": "1", "HOME": "/root"},
+        run_id="run-env",
+        script="echo $REMEDIATION_DRY_RUN",
+        language="bash",
+        limits=SandboxLimits(),
+        config=KubernetesSandboxConfig(),
+        env={"REMEDIATION_DRY_RUN": "1", "HOME": "/root"},
     )
     (container,) = job["spec"]["template"]["spec"]["containers"]
     env = {item["name"]: item["value"] for item in container["env"]}

@@ -25,11 +25,14 @@ class Command(BaseCommand):
         if not capabilities:
             raise CommandError("--capabilities needs at least one capability")
         try:
-            agent, issued, created = agent_create(name=options["name"], capabilities=capabilities,
-                                                  services=options["service"])
+            agent, issued, created = agent_create(
+                name=options["name"], capabilities=capabilities, services=options["service"]
+            )
         except InvalidInput as exc:
             raise CommandError(exc.message) from exc
         scope = ", ".join(options["service"]) or "all services"
-        self.stdout.write(f"{'Created' if created else 'Rotated token of'} agent {agent.name} "
-                          f"(capabilities: {', '.join(capabilities)}; scope: {scope}). The token is shown once:")
+        self.stdout.write(
+            f"{'Created' if created else 'Rotated token of'} agent {agent.name} "
+            f"(capabilities: {', '.join(capabilities)}; scope: {scope}). The token is shown once:"
+        )
         self.stdout.write(issued.raw)

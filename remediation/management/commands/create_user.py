@@ -29,8 +29,9 @@ class Command(BaseCommand):
             password = os.environ.get(options["password_env"])
             if not password:
                 raise CommandError(f"environment variable {options['password_env']} is not set or empty")
-        user, created = user_create_or_update(username=options["username"], role=Role(options["role"]),
-                                              services=options["service"], password=password)
+        user, created = user_create_or_update(
+            username=options["username"], role=Role(options["role"]), services=options["service"], password=password
+        )
         scope = ", ".join(options["service"]) or "all services"
         self.stdout.write(f"{'Created' if created else 'Updated'} {options['role']} {user.username} (scope: {scope}).")
         if options["token"]:

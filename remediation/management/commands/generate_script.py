@@ -49,8 +49,9 @@ class Command(BaseCommand):
             self.stderr.write(f"Seeded {summary.created} templates (the table was empty).")
         try:
             with transaction.atomic():
-                script, _ = request_remediation(payload=payload, actor=CLI_ACTOR, source=Anomaly.Source.CLI,
-                                                enqueue=False)
+                script, _ = request_remediation(
+                    payload=payload, actor=CLI_ACTOR, source=Anomaly.Source.CLI, enqueue=False
+                )
         except InvalidInput as exc:
             self.stderr.write(f"generate_script: {exc.message}")
             raise SystemExit(2) from None
@@ -67,13 +68,15 @@ class Command(BaseCommand):
         self.stdout.write(f"script {data['id']} ({data['script_language'] or 'none'} on {data['target_system']})")
         self.stdout.write(f"template: {data['template'] or '-'}   generator: {data['generator']}")
         self.stdout.write(f"confidence: {data['confidence_score']} {data['confidence_level']}")
-        self.stdout.write(f"validation: {data['validation_status']}   approval: {data['approval_status']}   "
-                          f"execution: {data['execution_status']}")
+        self.stdout.write(
+            f"validation: {data['validation_status']}   approval: {data['approval_status']}   "
+            f"execution: {data['execution_status']}"
+        )
         for finding in data["validation_findings"]:
-            self.stdout.write(f"  {finding['severity']:8} {finding['rule_id']} line {finding['line']}: "
-                              f"{finding['message']}")
+            self.stdout.write(
+                f"  {finding['severity']:8} {finding['rule_id']} line {finding['line']}: {finding['message']}"
+            )
         if data["error"]:
             self.stdout.write(f"error: {data['error']}")
         if data["generated_script"]:
             self.stdout.write("\n" + data["generated_script"])
-

@@ -44,26 +44,58 @@ class Command(BaseCommand):
         env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings"}
         if not options["no_worker"]:
             queues = ",".join(settings.CELERY_WORKER_QUEUES)
-            processes.append(subprocess.Popen(
-                [sys.executable, "-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO",
-                 "--concurrency", "2", "-Q", queues, "--schedule", str(settings.DATA_DIR / "celerybeat-schedule")],
+            processes.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "celery",
+                        "-A",
+                        "config",
+                        "worker",
+                        "--beat",
+                        "--loglevel",
+                        "INFO",
+                        "--concurrency",
+                        "2",
+                        "-Q",
+                        queues,
+                        "--schedule",
+                        str(settings.DATA_DIR / "celerybeat-schedule"),
+                    ],
+                    env=env,
+                )
+            )
+        processes.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "daphne",
+                    "-b",
+                    options["host"],
+                    "-p",
+                    str(options["port"]),
+                    "config.asgi:application",
+                ],
                 env=env,
-            ))
-        processes.append(subprocess.Popen(
-            [sys.executable, "-m", "daphne", "-b", options["host"], "-p", str(options["port"]), "config.asgi:application"],
-            env=env,
-        ))
+            )
+        )
         base = f"http://{options['host']}:{options['port']}"
-        self.stdout.write(self.style.SUCCESS(
-            f"\nAdmin:    {base}/admin/\nAPI:      {base}/api/generative-remediation/\n"
-            f"API docs: {base}/api/docs/\nPress Ctrl-C to stop.\n"
-        ))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nAdmin:    {base}/admin/\nAPI:      {base}/api/generative-remediation/\n"
+                f"API docs: {base}/api/docs/\nPress Ctrl-C to stop.\n"
+            )
+        )
         self._wait(processes)
 
     def _ensure_supervisor(self) -> None:
         if User.objects.filter(username=SUPERVISOR).exists():
-            self.stdout.write(f"Supervisor account: {SUPERVISOR} (password printed on the first run; "
-                              f"`manage.py changepassword {SUPERVISOR}` resets it).")
+            self.stdout.write(
+                f"Supervisor account: {SUPERVISOR} (password printed on the first run; "
+                f"`manage.py changepassword {SUPERVISOR}` resets it)."
+            )
             return
         password = secrets.token_urlsafe(12)
         user, _ = user_create_or_update(username=SUPERVISOR, role=Role.SUPERVISOR, password=password)

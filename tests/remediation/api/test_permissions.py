@@ -79,8 +79,10 @@ REJECT = {"anonymous": 401, "viewer": 403, "operator": 403, "supervisor": 200, "
 @pytest.mark.parametrize("caller", list(REJECT))
 def test_rejecting(callers: dict[str, Any], caller: str) -> None:
     script = ScriptFactory()
-    assert _request(callers[caller], "post", f"{BASE}scripts/{script.pk}/reject",
-                    {"justification": "wrong directory"}) == REJECT[caller]
+    assert (
+        _request(callers[caller], "post", f"{BASE}scripts/{script.pk}/reject", {"justification": "wrong directory"})
+        == REJECT[caller]
+    )
 
 
 EXECUTE = {"anonymous": 401, "viewer": 403, "operator": 409, "supervisor": 409, "agent": 403, "outsider": 404}

@@ -24,8 +24,9 @@ EXAMPLES = REPO.parent / "shared" / "examples" / "rca"
 
 
 def manage(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.fixture
@@ -48,8 +49,16 @@ def test_validate_script_json_lines_in_order_and_exit_codes(scripts: dict[str, P
     assert {"language", "target_system", "strictness", "findings", "duration_ms"} <= set(record)
     assert record["target_system"] == "linux" and record["strictness"] == "HIGH"
 
-    mixed = manage("validate_script", str(scripts["good.sh"]), str(scripts["bad.sh"]), str(scripts["broken.sh"]),
-                   "--language", "bash", "--format", "json")
+    mixed = manage(
+        "validate_script",
+        str(scripts["good.sh"]),
+        str(scripts["bad.sh"]),
+        str(scripts["broken.sh"]),
+        "--language",
+        "bash",
+        "--format",
+        "json",
+    )
     assert mixed.returncode == 1
     records = [json.loads(line) for line in mixed.stdout.splitlines()]
     assert [r["path"] for r in records] == [str(scripts[n]) for n in ("good.sh", "bad.sh", "broken.sh")]
@@ -64,8 +73,9 @@ def test_validate_script_usage_errors_exit_2(scripts: dict[str, Path], tmp_path:
     assert manage("validate_script", str(tmp_path / "missing.sh"), "--language", "bash").returncode == 2
     assert manage("validate_script", str(scripts["good.sh"]), "--language", "cobol").returncode == 2
     assert manage("validate_script", str(scripts["good.sh"])).returncode == 2
-    lowered = manage("validate_script", str(scripts["good.sh"]), "--language", "bash", "--strictness", "low",
-                     "--format", "json")
+    lowered = manage(
+        "validate_script", str(scripts["good.sh"]), "--language", "bash", "--strictness", "low", "--format", "json"
+    )
     assert lowered.returncode == 0 and json.loads(lowered.stdout)["strictness"] == "LOW"
 
 
@@ -77,7 +87,8 @@ def test_sandbox_run_exit_codes_and_json(tmp_path: Path) -> None:
     assert result.returncode == 3
     payload = json.loads(result.stdout)
     assert {"exit_code", "timed_out", "killed_reason", "stdout", "stderr", "duration_ms", "peak_memory_kb"} <= set(
-        payload)
+        payload
+    )
     assert (payload["exit_code"], payload["stdout"], payload["stderr"]) == (3, "out\n", "err\n")
     sleeper = tmp_path / "sleep.py"
     sleeper.write_text("import time\ntime.sleep(30)\n")
@@ -91,9 +102,23 @@ def test_generate_script_stores_and_prints_the_contract_shape(capsys: pytest.Cap
         call_command("generate_script", "--rca", str(EXAMPLES / "disk_full_app_cache.json"), "--format", "json")
     assert exited.value.code == 0
     data = json.loads(capsys.readouterr().out)
-    keys = {"id", "anomaly_id", "template", "script_language", "target_system", "generated_script",
-            "rollback_script", "confidence_score", "confidence_level", "confidence_factors", "validation_status",
-            "validation_findings", "approval_status", "execution_status", "error"}
+    keys = {
+        "id",
+        "anomaly_id",
+        "template",
+        "script_language",
+        "target_system",
+        "generated_script",
+        "rollback_script",
+        "confidence_score",
+        "confidence_level",
+        "confidence_factors",
+        "validation_status",
+        "validation_findings",
+        "approval_status",
+        "execution_status",
+        "error",
+    }
     assert keys <= set(data)
     assert RemediationScript.objects.filter(pk=data["id"]).exists()
     assert data["template"] and data["validation_status"] == "PASSED" and data["error"] is None
@@ -105,8 +130,7 @@ def test_generate_script_exit_1_without_a_script_and_2_for_a_bad_rca(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with pytest.raises(SystemExit) as exited:
-        call_command("generate_script", "--rca", str(EXAMPLES / "novel_ntp_drift.json"), "--format", "json",
-                     "--no-llm")
+        call_command("generate_script", "--rca", str(EXAMPLES / "novel_ntp_drift.json"), "--format", "json", "--no-llm")
     assert exited.value.code == 1
     assert "manual review" in json.loads(capsys.readouterr().out)["error"]
     bad = tmp_path / "bad.json"
@@ -138,16 +162,25 @@ def test_create_agent_prints_a_working_token_last_and_rotates_it(client: Any) ->
     assert response.status_code == 200
     rotated = io.StringIO()
     call_command("create_agent", "edge-1", "--capabilities", "bash", stdout=rotated)
-    assert client.get("/api/generative-remediation/scripts",
-                      HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
+    assert client.get("/api/generative-remediation/scripts", HTTP_AUTHORIZATION=f"Token {token}").status_code == 401
 
 
 @pytest.mark.django_db
 def test_create_user_with_role_password_and_token(monkeypatch: pytest.MonkeyPatch, client: Any) -> None:
     monkeypatch.setenv("ALICE_PASSWORD", "a long enough password")
     out = io.StringIO()
-    call_command("create_user", "alice", "--role", "supervisor", "--service", "payments",
-                 "--password-env", "ALICE_PASSWORD", "--token", stdout=out)
+    call_command(
+        "create_user",
+        "alice",
+        "--role",
+        "supervisor",
+        "--service",
+        "payments",
+        "--password-env",
+        "ALICE_PASSWORD",
+        "--token",
+        stdout=out,
+    )
     token = out.getvalue().strip().splitlines()[-1]
     assert client.login(username="alice", password="a long enough password")
     client.logout()
