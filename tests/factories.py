@@ -92,3 +92,18 @@ class TemplateFactory(factory.django.DjangoModelFactory[RemediationTemplate]):
     required_capabilities = factory.LazyFunction(lambda: ["bash"])
     template_content = "#!/usr/bin/env bash\nset -euo pipefail\ndf -h /\n"
     template_variables = factory.LazyFunction(list)
+
+
+def record_policy_approval(script: RemediationScript) -> RemediationScript:
+    """The ApprovalDecision the routing policy writes for a HIGH script, bound to the script's text."""
+    from remediation.models import ApprovalDecision
+
+    ApprovalDecision.objects.create(
+        script=script,
+        decision="approved",
+        actor_kind="policy",
+        script_sha256=script.script_sha256,
+        rollback_sha256=script.rollback_sha256,
+    )
+    return script
+

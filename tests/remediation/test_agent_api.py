@@ -10,9 +10,9 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from remediation.models import ApprovalDecision, AuditEvent, ExecutionLogLine, ExecutionRun, RemediationScript
+from remediation.models import AuditEvent, ExecutionLogLine, ExecutionRun, RemediationScript
 from remediation.services.accounts import agent_create
-from tests.factories import ScriptFactory, TemplateFactory
+from tests.factories import ScriptFactory, TemplateFactory, record_policy_approval
 
 pytestmark = pytest.mark.django_db
 
@@ -43,13 +43,7 @@ def queued_script(**fields: Any) -> RemediationScript:
         "RemediationScript",
         ScriptFactory(approval_status="APPROVED", execution_status="QUEUED", approved_at=timezone.now(), **fields),
     )
-    ApprovalDecision.objects.create(
-        script=script,
-        decision="approved",
-        actor_kind="policy",
-        script_sha256=script.script_sha256,
-        rollback_sha256=script.rollback_sha256,
-    )
+    record_policy_approval(script)
     return script
 
 

@@ -8,22 +8,16 @@ import pytest
 from django.test import TestCase
 
 from remediation.lifecycle import POLICY
-from remediation.models import ApprovalDecision, ExecutionRun, RemediationScript
+from remediation.models import ExecutionRun, RemediationScript
 from remediation.services.execution import execution_perform, script_execute_queue
-from tests.factories import ScriptFactory
+from tests.factories import ScriptFactory, record_policy_approval
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("bwrap_available")]
 
 
 def _approved(script_text: str, rollback: str | None = None) -> RemediationScript:
     script = ScriptFactory(generated_script=script_text, rollback_script=rollback, approval_status="APPROVED")
-    ApprovalDecision.objects.create(
-        script=script,
-        decision="approved",
-        actor_kind="policy",
-        script_sha256=script.script_sha256,
-        rollback_sha256=script.rollback_sha256,
-    )
+    record_policy_approval(script)
     return script
 
 

@@ -22,9 +22,9 @@ from asgiref.sync import async_to_sync
 from django.db import connection
 
 from remediation.lifecycle import POLICY
-from remediation.models import ApprovalDecision, ExecutionRun, RemediationScript
+from remediation.models import ExecutionRun, RemediationScript
 from tests.conftest import running_in_ci
-from tests.factories import ScriptFactory, rca_payload
+from tests.factories import ScriptFactory, rca_payload, record_policy_approval
 
 REPO = Path(__file__).resolve().parents[2]
 BROKER = "amqp://guest:guest@127.0.0.1:5672//"
@@ -167,13 +167,7 @@ def test_generate_runs_on_a_real_worker_over_rabbitmq(
 def test_a_worker_killed_mid_run_never_runs_the_script_twice(start_worker: Any, settings: Any) -> None:
     settings.EXECUTION_LEASE_SECONDS = 5
     script = ScriptFactory(generated_script="echo started; sleep 20; echo finished\n", approval_status="APPROVED")
-    ApprovalDecision.objects.create(
-        script=script,
-        decision="approved",
-        actor_kind="policy",
-        script_sha256=script.script_sha256,
-        rollback_sha256=script.rollback_sha256,
-    )
+    record_policy_approval(script)
     first = start_worker(EXECUTION_LEASE_SECONDS="5")
     from remediation.services.execution import script_execute_queue
 
@@ -250,13 +244,7 @@ def test_a_chatty_script_streams_every_line_in_order_over_real_redis(
     script = ScriptFactory(
         generated_script="for i in $(seq 1 300); do echo line $i; done\n", approval_status="APPROVED"
     )
-    ApprovalDecision.objects.create(
-        script=script,
-        decision="approved",
-        actor_kind="policy",
-        script_sha256=script.script_sha256,
-        rollback_sha256=script.rollback_sha256,
-    )
+    record_policy_approval(script)
     try:
         with TestCase.captureOnCommitCallbacks(execute=True):
             script_execute_queue(script=script, actor=POLICY)

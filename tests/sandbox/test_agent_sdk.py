@@ -14,11 +14,11 @@ import httpx
 import pytest
 from django.utils import timezone
 
-from remediation.models import ApprovalDecision, ExecutionLogLine, ExecutionRun, RemediationScript
+from remediation.models import ExecutionLogLine, ExecutionRun, RemediationScript
 from remediation.services.accounts import agent_create
 from sandbox.agent_cli import main as agent_cli_main
 from sandbox.agent_sdk import AgentClient, run_one, sha256_text
-from tests.factories import ScriptFactory
+from tests.factories import ScriptFactory, record_policy_approval
 
 SANDBOX_PROBE = (
     "#!/usr/bin/env bash\n"
@@ -55,13 +55,7 @@ def queued_script(text: str, **fields: Any) -> RemediationScript:
             **fields,
         ),
     )
-    ApprovalDecision.objects.create(
-        script=script,
-        decision="approved",
-        actor_kind="policy",
-        script_sha256=script.script_sha256,
-        rollback_sha256=script.rollback_sha256,
-    )
+    record_policy_approval(script)
     return script
 
 

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from remediation.models import ApprovalDecision, ExecutionLogLine, ExecutionRun, RemediationScript
 from remediation.services.accounts import agent_create
-from tests.factories import ScriptFactory
+from tests.factories import ScriptFactory, record_policy_approval
 
 pytestmark = pytest.mark.django_db
 
@@ -55,13 +55,7 @@ def queued_script(service: str) -> RemediationScript:
         execution_status="QUEUED",
         approved_at=timezone.now(),
     )
-    ApprovalDecision.objects.create(
-        script=script,
-        decision="approved",
-        actor_kind="policy",
-        script_sha256=script.script_sha256,
-        rollback_sha256=script.rollback_sha256,
-    )
+    record_policy_approval(script)
     return script
 
 

@@ -25,7 +25,7 @@ from remediation.models import (
     ServiceBudget,
 )
 from templates_app.models import RemediationTemplate, TemplateProposal
-from tests.factories import ScriptFactory, TemplateFactory, rca_payload
+from tests.factories import ScriptFactory, TemplateFactory, rca_payload, record_policy_approval
 
 pytestmark = pytest.mark.django_db
 
@@ -54,13 +54,7 @@ def logged_in(user: Any, **kwargs: Any) -> Client:
 
 def approve_as_policy(script: RemediationScript) -> None:
     RemediationScript.objects.filter(pk=script.pk).update(approval_status="APPROVED", approved_at=timezone.now())
-    ApprovalDecision.objects.create(
-        script=script,
-        decision="approved",
-        actor_kind="policy",
-        script_sha256=script.script_sha256,
-        rollback_sha256=script.rollback_sha256,
-    )
+    record_policy_approval(script)
 
 
 # ------------------------------------------------------------------------------------------ roles in the API
