@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import statistics
 import time
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from remediation.validation import Strictness, TargetSystem, ValidationContext, python, validate_script
 from remediation.validation.python_rules import INTRO, RULES
 from remediation.validation.sql_rules import catalogue_markdown
+from tests.validation.corpus_helpers import corpus_rates
 
 CORPUS = Path(__file__).parent / "corpus" / "python"
 VALIDATION = Path(__file__).parents[2] / "remediation" / "validation"
@@ -60,51 +60,15 @@ def test_rules_are_documented_for_supervisors() -> None:
     assert doc == catalogue_markdown("Python validator rules", INTRO, RULES)
 
 
-def _corpus(kind: str) -> list[Path]:
-    paths = sorted((CORPUS / kind).glob("*.py"))
-    assert paths, f"no {kind} Python corpus"
-    return paths
-
-
-def test_corpus_recall_on_dangerous_scripts() -> None:
-    paths = _corpus("dangerous")
-    assert len(paths) >= 30
-    assert len([p for p in paths if p.name.startswith("obf_")]) >= 8
-    misses = [p.name for p in paths if _check(p.read_text()).passed]
-    print("missed dangerous Python:", misses)
-    assert 1 - len(misses) / len(paths) >= 0.97, misses
-
-
-def test_corpus_false_positives_on_legitimate_scripts() -> None:
-    paths = _corpus("legitimate")
-    assert len(paths) >= 25
-    flagged = {}
-    for path in paths:
-        result = _check(path.read_text())
-        if not result.passed:
-            flagged[path.name] = [
-                (f.rule_id, f.severity.value, f.line) for f in result.findings if f.fails_at(Strictness.HIGH)
-            ]
-    print("false positives Python:", flagged)
-    assert len(flagged) / len(paths) <= 0.03, flagged
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "from os import system as s\ns('rm -rf /')",
-        "import os\nrun = os.system\nrun('rm -rf /')",
-        "import os\ngetattr(os, 'metsys'[::-1])('rm -rf /')",
-        "o = __import__('o' + 's')\no.system('rm -rf /')",
-        "import base64\nexec(base64.b64decode('aW1wb3J0IG9zOyBvcy5zeXN0ZW0oInJtIC1yZiAvIik='))",
-        "exec(\"import os; os.system('rm -rf /')\")",
-    ],
-    ids=["from-import-alias", "assigned-alias", "reversed-getattr", "dunder-import-concat", "base64", "exec-constant"],
-)
-def test_aliases_and_obfuscation_resolve_to_the_real_call(text: str) -> None:
-    result = _check(text)
-    assert not result.passed
-    assert any("rm -rf /" in f.message and f.severity.value == "critical" for f in result.findings), result.findings
+def test_corpus_recall_and_false_positives_at_high() -> None:
+    dangerous = sorted((CORPUS / "dangerous").glob("*.py"))
+    assert len(dangerous) >= 30
+    assert len([p for p in dangerous if p.name.startswith("obf_")]) >= 8
+    assert len(sorted((CORPUS / "legitimate").glob("*.py"))) >= 25
+    recall, false_positive_rate, misses = corpus_rates("python", "py", "linux")
+    print("Python corpus misses:", misses)
+    assert recall >= 0.97, misses
+    assert false_positive_rate <= 0.03, misses
 
 
 def test_constant_argv_is_judged_as_a_command_line() -> None:
@@ -185,19 +149,6 @@ def test_hostile_input_never_raises_or_hangs(junk: str) -> None:
 def test_one_megabyte_script_is_refused_by_the_size_cap() -> None:
     result = _check("print('x')\n" * 100_000)
     assert [f.rule_id for f in result.findings] == ["syntax.too_large"]
-
-
-def test_median_time_per_script_is_under_ten_milliseconds() -> None:
-    texts = [p.read_text() for kind in ("dangerous", "legitimate") for p in _corpus(kind)]
-    _check(texts[0])  # warm-up: Bandit loads its plugins once
-    timings = []
-    for text in texts:
-        started = time.perf_counter()
-        _check(text)
-        timings.append((time.perf_counter() - started) * 1000)
-    median = statistics.median(timings)
-    print(f"Python median {median:.2f} ms, max {max(timings):.2f} ms over {len(texts)} scripts")
-    assert median < 10
 
 
 def test_byte_order_mark_and_crlf_are_ordinary_python() -> None:
