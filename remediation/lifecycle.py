@@ -17,6 +17,7 @@ Run transitions: PENDING -> CLAIMED -> RUNNING -> SUCCESS|FAILED|ERRORED|TIMED_O
 PENDING|CLAIMED -> CANCELLED; CLAIMED|RUNNING -> PENDING (a lease that expired is released).
 
 Rollback of a target run (rollback_status): NONE|AVAILABLE|FAILED -> RUNNING -> DONE | FAILED.
+Template proposal (status): OPEN -> ACCEPTED | DISMISSED.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from remediation.models import (
     ValidationStatus,
 )
 from remediation.request_id import current_request_id
+from templates_app.models import TemplateProposal
 
 
 @dataclass(frozen=True)
@@ -216,6 +218,41 @@ def transition_rollback(
         refusal=lambda current: f"Rollback of run {run_id} cannot change from {current} to {target}.",
     )
     return run
+
+
+_P = TemplateProposal.Status
+#: A template proposal is decided once: OPEN -> ACCEPTED | DISMISSED.
+PROPOSAL_TRANSITIONS: Mapping[str, frozenset[str]] = {
+    _P.ACCEPTED: frozenset({_P.OPEN}),
+    _P.DISMISSED: frozenset({_P.OPEN}),
+}
+
+
+def transition_proposal(
+    proposal_id: UUID | str,
+    *,
+    target: str,
+    actor: Actor,
+    verb: str,
+    updates: Mapping[str, Any] | None = None,
+    details: Mapping[str, Any] | None = None,
+) -> TemplateProposal:
+    """Decide a template proposal, under a row lock, with its audit event."""
+    proposal: TemplateProposal = _locked_change(
+        TemplateProposal,
+        proposal_id,
+        field="status",
+        target=target,
+        allowed=PROPOSAL_TRANSITIONS.get(target, frozenset()),
+        actor=actor,
+        verb=verb,
+        guard=None,
+        updates=updates,
+        details=details,
+        object_type="template_proposal",
+        refusal=lambda current: f"The proposal is already {current}.",
+    )
+    return proposal
 
 
 #: Bulky text fields left out of the audit's "after" (the run record keeps them).

@@ -34,7 +34,7 @@ from django.db.models import Q
 
 from remediation.access import Role, has_role
 from remediation.errors import ActionForbidden, InvalidInput, TransitionRefused
-from remediation.lifecycle import SYSTEM, Actor, record_event
+from remediation.lifecycle import SYSTEM, Actor, record_event, transition_proposal
 from remediation.llm.scrub import scrub_rca
 from remediation.models import ApprovalStatus, ExecutionStatus, Generator, RemediationScript
 from templates_app.models import RemediationTemplate, TemplateProposal, TemplateSource
@@ -464,17 +464,13 @@ def proposal_accept(*, proposal: TemplateProposal, user: Any, name: str) -> Reme
             actor=actor,
             source=TemplateSource.PROMOTED,
         )
-        locked.status = TemplateProposal.Status.ACCEPTED
-        locked.decided_by = user
-        locked.created_template = template
-        locked.save(update_fields=["status", "decided_by", "created_template"])
-        record_event(
+        transition_proposal(
+            locked.pk,
+            target=TemplateProposal.Status.ACCEPTED,
             actor=actor,
             verb="template.proposal_accepted",
-            object_type="template_proposal",
-            object_id=locked.pk,
-            before={"status": TemplateProposal.Status.OPEN},
-            after={"status": locked.status, "template": template.name, "template_id": str(template.pk)},
+            updates={"decided_by": user, "created_template": template},
+            details={"template": template.name, "template_id": str(template.pk)},
         )
     proposal.refresh_from_db()
     return template
@@ -486,17 +482,12 @@ def proposal_dismiss(*, proposal: TemplateProposal, user: Any, justification: st
     if not justification.strip():
         raise InvalidInput("Dismissing a template proposal needs a justification.", field="justification")
     with transaction.atomic():
-        locked = _lock_open(proposal)
-        locked.status = TemplateProposal.Status.DISMISSED
-        locked.decided_by = user
-        locked.save(update_fields=["status", "decided_by"])
-        record_event(
+        transition_proposal(
+            proposal.pk,
+            target=TemplateProposal.Status.DISMISSED,
             actor=actor,
             verb="template.proposal_dismissed",
-            object_type="template_proposal",
-            object_id=locked.pk,
-            before={"status": TemplateProposal.Status.OPEN},
-            after={"status": locked.status},
+            updates={"decided_by": user},
             details={"justification": justification},
         )
     proposal.refresh_from_db()
