@@ -607,9 +607,10 @@ def _supervise(
     # A pidfd turns bwrap's exit into a selector event, so a run ends without waiting a poll tick.
     pidfd = os.pidfd_open(process.pid)
     selector.register(pidfd, selectors.EVENT_READ)
-    # A first sample before waiting: a script that ends within one poll tick still has a peak.
-    owned = _pids_owned_by(host_uid) if host_uid is not None else _descendants_of(process.pid)
-    peak_resident = _resident_bytes(owned)
+    # A first sample before waiting, so a script that ends within one poll tick still has a peak. It
+    # follows the process tree (_descendants_of includes bwrap itself), not the leased uid: right
+    # after the start setpriv may not have switched to that uid yet.
+    peak_resident = _resident_bytes(_descendants_of(process.pid))
     try:
         while any(stream.open for stream in streams.values()) or status is None:
             for key, _ in selector.select(timeout=_POLL_SECONDS):
