@@ -38,7 +38,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
@@ -437,30 +437,9 @@ def run_in_sandbox(
     script_path, interpreter = _interpreter(language)
     sandbox_env = _sandbox_env(language, env)
     workspace_files = {_workspace_path(name): content for name, content in (files or {}).items()}
-    if os.geteuid() == 0:
-        with _lease_host_uid() as host_uid:
-            return _run(
-                bwrap,
-                script,
-                script_path,
-                interpreter,
-                sandbox_env,
-                workspace_files,
-                limits,
-                on_output,
-                host_uid,
-            )
-    return _run(
-        bwrap,
-        script,
-        script_path,
-        interpreter,
-        sandbox_env,
-        workspace_files,
-        limits,
-        on_output,
-        None,
-    )
+    # As root each run leases a host uid of its own; otherwise it keeps ours (see the module docstring).
+    with _lease_host_uid() if os.geteuid() == 0 else nullcontext(None) as host_uid:
+        return _run(bwrap, script, script_path, interpreter, sandbox_env, workspace_files, limits, on_output, host_uid)
 
 
 def _run(

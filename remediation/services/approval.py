@@ -146,8 +146,6 @@ def approvals_sweep(*, now: Any = None) -> dict[str, int]:
     """Expire approvals past their deadline, warn about those close to it, escalate those waiting
     past the SLA (periodic task). Each warning and escalation is sent once."""
     now = now or timezone.now()
-    from remediation.services.notify import notify_approval
-
     escalated = expired = warned = 0
     escalate_before = now - timedelta(hours=settings.APPROVAL_ESCALATE_AFTER_HOURS)
     waiting = RemediationScript.objects.filter(
@@ -170,34 +168,37 @@ def approvals_sweep(*, now: Any = None) -> dict[str, int]:
     for script in waiting.filter(
         approval_expires_at__gt=now, approval_expires_at__lte=warn_before, approval_expiry_warned_at__isnull=True
     ):
-        with transaction.atomic():
-            if RemediationScript.objects.filter(pk=script.pk, approval_expiry_warned_at__isnull=True).update(
-                approval_expiry_warned_at=now
-            ):
-                record_event(
-                    actor=SYSTEM,
-                    verb="script.approval_expiring",
-                    object_type="script",
-                    object_id=script.pk,
-                    details={"expires_at": str(script.approval_expires_at)},
-                )
-                notify_approval(script, event=NotificationEvent.APPROVAL_EXPIRING)
-                warned += 1
+        warned += _announce_once(
+            script,
+            "approval_expiry_warned_at",
+            now,
+            verb="script.approval_expiring",
+            event=NotificationEvent.APPROVAL_EXPIRING,
+            details={"expires_at": str(script.approval_expires_at)},
+        )
     for script in waiting.filter(
         approval_expires_at__gt=now, approval_escalated_at__isnull=True, created_at__lte=escalate_before
     ):
-        with transaction.atomic():
-            updated = RemediationScript.objects.filter(pk=script.pk, approval_escalated_at__isnull=True).update(
-                approval_escalated_at=now
-            )
-            if updated:
-                record_event(
-                    actor=SYSTEM,
-                    verb="script.approval_escalated",
-                    object_type="script",
-                    object_id=script.pk,
-                    details={"waiting_since": str(script.created_at)},
-                )
-                notify_approval(script, event=NotificationEvent.APPROVAL_ESCALATED)
-                escalated += 1
+        escalated += _announce_once(
+            script,
+            "approval_escalated_at",
+            now,
+            verb="script.approval_escalated",
+            event=NotificationEvent.APPROVAL_ESCALATED,
+            details={"waiting_since": str(script.created_at)},
+        )
     return {"escalated": escalated, "expired": expired, "warned": warned}
+
+
+def _announce_once(
+    script: RemediationScript, stamp: str, now: Any, *, verb: str, event: NotificationEvent, details: dict[str, str]
+) -> int:
+    """Set ``stamp`` if still unset (compare-and-swap), audit and notify; 1 when this call did it."""
+    from remediation.services.notify import notify_approval
+
+    with transaction.atomic():
+        if not RemediationScript.objects.filter(pk=script.pk, **{f"{stamp}__isnull": True}).update(**{stamp: now}):
+            return 0
+        record_event(actor=SYSTEM, verb=verb, object_type="script", object_id=script.pk, details=details)
+        notify_approval(script, event=event)
+    return 1
